@@ -1,0 +1,18 @@
+"""Errors that reach the user as one clear line (the CLI prints them without a traceback)."""
+
+
+class SeqTrackError(Exception):
+    """Base class of every error the library raises on bad input; the message names the culprit
+    (file, frame, argument) and what was expected."""
+
+
+class CheckpointError(SeqTrackError):
+    """A weights file is missing, unreadable, unsafe, or not a SeqTrack checkpoint."""
+
+
+class InputError(SeqTrackError):
+    """Bad user input: a box, a source, an argument."""
+
+
+class DatasetError(SeqTrackError):
+    """A dataset or benchmark folder is missing or malformed; the message names the expected path."""

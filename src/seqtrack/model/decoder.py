@@ -1,0 +1,196 @@
+"""Causal transformer decoder that reads the box out as tokens (spec §1.4), with a KV cache.
+
+DETR-style layers (post-norm by default, pre-norm as an option). Positions enter inside every layer:
+queries and self-attention keys get ``query_pos`` added, cross-attention keys get the memory position
+table added; values never carry positions. The token embedding is ``LayerNorm(word_embedding(token))``
+only (no position added there), as in the official model.
+
+Tensors are batch-first here: ``tgt (B, L, d)``, ``memory (B, N, d)``. Parameter names match the official
+``nn.MultiheadAttention`` layout (``in_proj_weight`` rows q | k | v, ``out_proj``) so checkpoints load
+unchanged, but attention runs through ``scaled_dot_product_attention`` and supports incremental decoding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from seqtrack.config import DecoderConfig
+
+
+class MultiheadAttention(nn.Module):
+    """Attention with separate query/key/value inputs and official parameter names."""
+
+    def __init__(self, dim: int, num_heads: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.dim, self.num_heads, self.dropout = dim, num_heads, dropout
+        self.in_proj_weight = nn.Parameter(torch.empty(3 * dim, dim))
+        self.in_proj_bias = nn.Parameter(torch.zeros(3 * dim))
+        self.out_proj = nn.Linear(dim, dim)
+        nn.init.xavier_uniform_(self.in_proj_weight)
+        nn.init.zeros_(self.out_proj.bias)
+
+    def project(self, x: torch.Tensor, which: int) -> torch.Tensor:
+        """Project ``x (B, L, d)`` with the q (0), k (1) or v (2) rows → heads ``(B, h, L, d/h)``."""
+        rows = slice(which * self.dim, (which + 1) * self.dim)
+        y = F.linear(x, self.in_proj_weight[rows], self.in_proj_bias[rows])
+        return y.unflatten(-1, (self.num_heads, -1)).transpose(1, 2)
+
+    def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool = False) -> torch.Tensor:
+        """Heads ``(B, h, Lq, d/h)`` x ``(B, h, Lk, d/h)`` → ``(B, Lq, d)`` after the output projection."""
+        p = self.dropout if self.training else 0.0
+        out = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=causal)
+        return self.out_proj(out.transpose(1, 2).flatten(2))
+
+
+@dataclass
+class DecoderCache:
+    """Per-frame decoding state, kept outside the module.
+
+    ``cross[i]`` = (keys, values) of layer i over the memory, computed once per frame;
+    ``keys[i]``/``values[i]`` = self-attention keys/values of the tokens decoded so far.
+    """
+
+    cross: list[tuple[torch.Tensor, torch.Tensor]]
+    keys: list[torch.Tensor | None] = field(default_factory=list)
+    values: list[torch.Tensor | None] = field(default_factory=list)
+    length: int = 0
+
+
+class DecoderLayer(nn.Module):
+    """Self-attention (causal) → cross-attention over the memory → FFN, post- or pre-norm."""
+
+    def __init__(self, config: DecoderConfig) -> None:
+        super().__init__()
+        d = config.hidden_dim
+        self.pre_norm = config.pre_norm
+        self.self_attn = MultiheadAttention(d, config.num_heads, config.dropout)
+        self.multihead_attn = MultiheadAttention(d, config.num_heads, config.dropout)
+        self.linear1 = nn.Linear(d, config.dim_feedforward)
+        self.linear2 = nn.Linear(config.dim_feedforward, d)
+        self.norm1 = nn.LayerNorm(d, eps=config.norm_eps)
+        self.norm2 = nn.LayerNorm(d, eps=config.norm_eps)
+        self.norm3 = nn.LayerNorm(d, eps=config.norm_eps)
+        self.dropout = nn.Dropout(config.dropout)
+        self.dropout1 = nn.Dropout(config.dropout)
+        self.dropout2 = nn.Dropout(config.dropout)
+        self.dropout3 = nn.Dropout(config.dropout)
+
+    def memory_kv(self, memory: torch.Tensor, memory_pos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Cross-attention keys (memory + position) and values (memory) as heads."""
+        return self.multihead_attn.project(memory + memory_pos, 1), self.multihead_attn.project(memory, 2)
+
+    def forward(self, tgt: torch.Tensor, query_pos: torch.Tensor, cross_kv: tuple[torch.Tensor, torch.Tensor],
+                cache: DecoderCache | None = None, index: int = 0) -> torch.Tensor:
+        """Args:
+            tgt: ``(B, L, d)`` token states (``L = 1`` new token when decoding with a cache).
+            query_pos: ``(1, L, d)`` position rows for those tokens.
+            cross_kv: this layer's memory keys/values from `memory_kv`.
+            cache: when given, ``tgt`` holds only new tokens; their keys/values are appended to the cache.
+            index: this layer's index in the cache.
+        Returns:
+            ``(B, L, d)``.
+        """
+        x = self.norm1(tgt) if self.pre_norm else tgt
+        qk_in = x + query_pos
+        q, k, v = self.self_attn.project(qk_in, 0), self.self_attn.project(qk_in, 1), self.self_attn.project(x, 2)
+        causal = True
+        if cache is not None:
+            if cache.keys[index] is not None:
+                k = torch.cat([cache.keys[index], k], dim=2)
+                v = torch.cat([cache.values[index], v], dim=2)
+            cache.keys[index], cache.values[index] = k, v
+            # The new token may attend to every cached one: only a multi-token prefill needs the mask.
+            causal = q.shape[2] > 1
+        tgt = tgt + self.dropout1(self.self_attn.attend(q, k, v, causal=causal))
+        if not self.pre_norm:
+            tgt = self.norm1(tgt)
+
+        x = self.norm2(tgt) if self.pre_norm else tgt
+        q = self.multihead_attn.project(x + query_pos, 0)
+        tgt = tgt + self.dropout2(self.multihead_attn.attend(q, *cross_kv))
+        if not self.pre_norm:
+            tgt = self.norm2(tgt)
+
+        x = self.norm3(tgt) if self.pre_norm else tgt
+        tgt = tgt + self.dropout3(self.linear2(self.dropout(F.relu(self.linear1(x)))))
+        return tgt if self.pre_norm else self.norm3(tgt)
+
+
+class DecoderStack(nn.Module):
+    """The layers plus the final LayerNorm (``decoder.body.*``)."""
+
+    def __init__(self, config: DecoderConfig) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(DecoderLayer(config) for _ in range(config.num_layers))
+        self.norm = nn.LayerNorm(config.hidden_dim, eps=config.norm_eps)
+
+
+class TokenEmbedding(nn.Module):
+    """``LayerNorm(word_embedding(token))`` + dropout; position rows live here but are used in the layers."""
+
+    def __init__(self, vocab_size: int, max_positions: int, dim: int, dropout: float, eps: float) -> None:
+        super().__init__()
+        self.word_embeddings = nn.Embedding(vocab_size, dim)
+        self.position_embeddings = nn.Embedding(max_positions, dim)
+        self.LayerNorm = nn.LayerNorm(dim, eps=eps)  # official parameter name
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """``(B, L)`` int64 → ``(B, L, d)``."""
+        return self.dropout(self.LayerNorm(self.word_embeddings(tokens)))
+
+
+class SeqTrackDecoder(nn.Module):
+    """Embedding + decoder stack. `forward` is the teacher-forced pass; `start`/`step` decode incrementally."""
+
+    def __init__(self, config: DecoderConfig, vocab_size: int, max_positions: int = 5) -> None:
+        super().__init__()
+        self.embedding = TokenEmbedding(vocab_size, max_positions, config.hidden_dim, config.dropout,
+                                        config.norm_eps)
+        self.body = DecoderStack(config)
+        for p in self.parameters():  # official init: xavier on every matrix of the decoder
+            if p.dim() > 1:
+                nn.init.xavier_uniform_(p)
+
+    def forward(self, tokens: torch.Tensor, memory: torch.Tensor, memory_pos: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced decoding with a causal mask.
+
+        Args:
+            tokens: ``(B, L)`` int64 input sequence (starts with START), ``L <= max_positions``.
+            memory: ``(B, N, d)`` encoder features after the bottleneck.
+            memory_pos: ``(1, N, d)`` memory position table.
+        Returns:
+            ``(B, L, d)`` final-normed states.
+        """
+        x = self.embedding(tokens)
+        query_pos = self.embedding.position_embeddings.weight[: tokens.shape[1]].unsqueeze(0)
+        for layer in self.body.layers:
+            x = layer(x, query_pos, layer.memory_kv(memory, memory_pos))
+        return self.body.norm(x)
+
+    def start(self, memory: torch.Tensor, memory_pos: torch.Tensor) -> DecoderCache:
+        """A fresh cache for one frame: memory keys/values of every layer, computed once."""
+        n = len(self.body.layers)
+        return DecoderCache(cross=[layer.memory_kv(memory, memory_pos) for layer in self.body.layers],
+                            keys=[None] * n, values=[None] * n)
+
+    def step(self, tokens: torch.Tensor, cache: DecoderCache) -> torch.Tensor:
+        """Decode new token(s) given the cache; equal to the uncached pass at those positions.
+
+        Args:
+            tokens: ``(B, l)`` int64 tokens at positions ``cache.length .. cache.length + l - 1``.
+        Returns:
+            ``(B, l, d)`` final-normed states of those positions.
+        """
+        if tokens.shape[1] > 1 and cache.length > 0:
+            raise ValueError("several tokens at once can only start an empty cache (causal prefill)")
+        x = self.embedding(tokens)
+        positions = self.embedding.position_embeddings.weight[cache.length: cache.length + tokens.shape[1]]
+        for index, layer in enumerate(self.body.layers):
+            x = layer(x, positions.unsqueeze(0), cache.cross[index], cache=cache, index=index)
+        cache.length += tokens.shape[1]
+        return self.body.norm(x)

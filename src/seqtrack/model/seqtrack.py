@@ -1,0 +1,174 @@
+"""SeqTrack: ViT encoder → bottleneck → causal decoder → vocabulary head (spec §1).
+
+Two entry points:
+    * ``model(templates, search, sequence) -> logits`` — teacher forcing, for training;
+    * ``model.generate(templates, search, window=True) -> (tokens, probs)`` — greedy box read-out.
+
+Submodule and parameter names equal the official checkpoint keys (``pos_embed``, ``encoder.body.*``,
+``bottleneck.*``, ``decoder.*``, ``vocab_embed.layers.*``), in the official order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from seqtrack.config import ModelConfig
+from seqtrack.model.decoder import SeqTrackDecoder
+from seqtrack.model.vit import Encoder
+from seqtrack.tokens import start_token, window_steps
+
+NUM_COORDINATES = 4
+
+
+def sinusoid_table(length: int, dim: int) -> torch.Tensor:
+    """``(1, length, dim)`` float32 1-D sinusoid table, sin on even channels and cos on odd ones,
+    angle ``p / 10000 ** (2 * (j // 2) / dim)`` (the initial value of the decoder memory positions)."""
+    position = np.arange(length, dtype=np.float64)[:, None]
+    channel = np.arange(dim)[None, :]
+    angle = position / np.power(10000.0, 2 * (channel // 2) / dim)
+    table = np.where(channel % 2 == 0, np.sin(angle), np.cos(angle))
+    return torch.from_numpy(table).float().unsqueeze(0)
+
+
+class VocabHead(nn.Module):
+    """3-layer MLP ``d → d → d → vocab`` with ReLU between (``vocab_embed.layers.{0,1,2}``)."""
+
+    def __init__(self, dim: int, vocab_size: int) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(dim, dim), nn.Linear(dim, dim), nn.Linear(dim, vocab_size)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for i, layer in enumerate(self.layers):
+            x = layer(x)
+            if i < len(self.layers) - 1:
+                x = torch.relu(x)
+        return x
+
+
+def stack_templates(templates: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
+    """Templates as ``(B, T, 3, H, W)``: accepts that tensor, a ``(B, 3, H, W)`` tensor (T = 1) or a
+    list of T ``(B, 3, H, W)`` tensors."""
+    if isinstance(templates, torch.Tensor):
+        if templates.dim() == 4:
+            return templates.unsqueeze(1)
+        if templates.dim() == 5:
+            return templates
+        raise ValueError(f"templates must be (B, T, 3, H, W) or (B, 3, H, W), got {tuple(templates.shape)}")
+    return torch.stack(list(templates), dim=1)
+
+
+class SeqTrack(nn.Module):
+    """The SeqTrack network for one `ModelConfig` (see `seqtrack.config.MODEL_PRESETS`)."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        hidden = config.decoder.hidden_dim
+        # Registration order = official state-dict order.
+        self.pos_embed = nn.Parameter(sinusoid_table(config.num_memory_tokens, hidden))
+        self.encoder = Encoder(config.encoder, config.search_size, config.template_size)
+        self.bottleneck = nn.Linear(config.encoder.embed_dim, hidden)
+        self.decoder = SeqTrackDecoder(config.decoder, config.vocab_size, max_positions=NUM_COORDINATES + 1)
+        self.vocab_embed = VocabHead(hidden, config.vocab_size)
+        self._init_encoder()
+        self._windows: dict[torch.device, torch.Tensor] = {}
+
+    def _init_encoder(self) -> None:
+        body = self.encoder.body
+        nn.init.trunc_normal_(body.pos_embed, std=0.02)
+        for module in body.modules():
+            if isinstance(module, nn.Linear):
+                nn.init.trunc_normal_(module.weight, std=0.02)
+                nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.LayerNorm):
+                nn.init.ones_(module.weight)
+                nn.init.zeros_(module.bias)
+
+    # ------------------------------------------------------------------ encoder side
+    def forward_encoder(self, templates, search: torch.Tensor) -> torch.Tensor:
+        """Raw encoder tokens.
+
+        Args:
+            templates: ``(B, T, 3, H, W)`` (or a list of T ``(B, 3, H, W)``), normalised crops.
+            search: ``(B, 3, S, S)`` normalised search crop.
+        Returns:
+            ``(B, Nx + T * Nz, C_enc)``: search tokens, then the templates'.
+        """
+        return self.encoder(stack_templates(templates), search)
+
+    def encode(self, templates, search: torch.Tensor) -> torch.Tensor:
+        """Decoder memory ``(B, N_mem, d)``: the tokens chosen by ``feature_type``, through the bottleneck."""
+        tokens = self.forward_encoder(templates, search)
+        kind = self.config.feature_type
+        if kind == "x":
+            tokens = tokens[:, : self.config.num_search_tokens]
+        elif kind == "token":
+            tokens = tokens.mean(dim=1, keepdim=True)
+        return self.bottleneck(tokens)
+
+    # ------------------------------------------------------------------ decoder side
+    def forward(self, templates, search: torch.Tensor, sequence: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced logits.
+
+        Args:
+            templates: ``(B, T, 3, H, W)`` or list; search: ``(B, 3, S, S)``.
+            sequence: ``(B, L)`` int64 decoder input, ``[START, t1, ...]``, ``L <= 5``.
+        Returns:
+            ``(B, L, bins + 2)`` logits (before softmax); position i predicts token i + 1.
+        """
+        memory = self.encode(templates, search)
+        return self.decode(memory, sequence)
+
+    def decode(self, memory: torch.Tensor, sequence: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced logits ``(B, L, bins + 2)`` from a memory ``(B, N_mem, d)``."""
+        states = self.decoder(sequence, memory, self.pos_embed[:, : memory.shape[1]])
+        return self.vocab_embed(states)
+
+    def hann_window(self, device: torch.device) -> torch.Tensor:
+        """``np.hanning(bins)`` as a float64 tensor on ``device`` (kept off the state dict on purpose:
+        a dtype change of the model must not round it)."""
+        window = self._windows.get(device)
+        if window is None:
+            window = torch.from_numpy(np.hanning(self.config.bins)).to(device)
+            self._windows[device] = window
+        return window
+
+    @torch.inference_mode()
+    def generate(self, templates, search: torch.Tensor, window: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """Greedy read-out of the four box tokens, with a KV cache.
+
+        Each step: softmax over all ``bins + 2`` logits (float32), keep the ``bins`` coordinate entries,
+        multiply the two centre steps of the sequence format by the Hann window when ``window`` is on
+        (float64, as officially), take the arg-max. END is never generated.
+
+        Args:
+            templates: ``(B, T, 3, H, W)`` or list; search: ``(B, 3, S, S)``; normalised crops.
+        Returns:
+            ``tokens (B, 4)`` int64 in the order of ``config.seq_format`` (``(cx, cy, w, h)`` by default),
+            ``probs (B, 4)`` float64: the chosen tokens' (windowed) probabilities.
+        """
+        memory = self.encode(templates, search)
+        return self.generate_from_memory(memory, window=window)
+
+    def generate_from_memory(self, memory: torch.Tensor, window: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """`generate` after the encoder: ``memory (B, N_mem, d)`` → ``(tokens (B, 4), probs (B, 4))``."""
+        bins = self.config.bins
+        batch = memory.shape[0]
+        cache = self.decoder.start(memory, self.pos_embed[:, : memory.shape[1]])
+        centre_steps = window_steps(self.config.seq_format) if window else ()
+        token = torch.full((batch, 1), start_token(bins), dtype=torch.long, device=memory.device)
+        tokens, probs = [], []
+        for step in range(NUM_COORDINATES):
+            state = self.decoder.step(token, cache)[:, -1]  # (B, d)
+            p = self.vocab_embed(state).float().softmax(dim=-1)[:, :bins]
+            if step in centre_steps:
+                p = p.double() * self.hann_window(p.device)
+            value, index = p.max(dim=-1)
+            tokens.append(index)
+            probs.append(value.double())
+            token = index.unsqueeze(1)
+        return torch.stack(tokens, dim=1), torch.stack(probs, dim=1)

@@ -1,0 +1,253 @@
+"""Loading and saving SeqTrack weights.
+
+* `load_model(path)`: official ``.pth.tar`` checkpoints (read with a restricted unpickler: nothing in the
+  file is executed), bare state dicts, and our own safetensors files (config in the metadata).
+  The preset is inferred from the tensor shapes unless given.
+* `save_safetensors(model, path)`: our format.
+* `load_mae_encoder(model, path)`: MAE ImageNet pre-training as the encoder's initialisation (spec §1.7).
+Nothing here downloads anything.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from seqtrack.config import MODEL_PRESETS, ModelConfig, model_config_from_dict, model_preset, to_dict
+from seqtrack.errors import CheckpointError, InputError
+from seqtrack.model import safe_pickle
+from seqtrack.model.seqtrack import SeqTrack
+
+SAFETENSORS_CONFIG_KEY = "seqtrack_config"
+_MARKER_KEYS = ("encoder.body.patch_embed.proj.weight", "vocab_embed.layers.2.weight")
+
+
+# ---------------------------------------------------------------------------------------------- reading
+def _file_kind(path: Path) -> str:
+    with path.open("rb") as handle:
+        head = handle.read(16)
+    if head[:4] == b"PK\x03\x04":
+        return "zip"
+    if head[:1] == b"\x80":
+        return "pickle"
+    if len(head) >= 9 and head[8:9] == b"{":
+        return "safetensors"
+    return "unknown"
+
+
+def read_state_dict(path: str | Path) -> tuple[dict[str, torch.Tensor], ModelConfig | None]:
+    """Tensors of a weights file, and the model config when the file carries one (our safetensors).
+
+    Accepts official ``.pth.tar`` (takes ``net``), ``{"model": ...}`` / ``{"state_dict": ...}`` dicts, bare
+    state dicts and safetensors. Raises `CheckpointError` with the path for anything else.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"weights file not found: {path}")
+    if not path.is_file():
+        raise CheckpointError(f"weights path is not a file: {path}")
+    kind = _file_kind(path)
+    if kind == "safetensors":
+        return _read_safetensors(path)
+    if kind == "unknown":
+        raise CheckpointError(f"{path} is not a weights file (neither a PyTorch checkpoint nor safetensors)")
+    if kind == "zip" and not zipfile.is_zipfile(path):
+        raise CheckpointError(f"{path} is truncated or corrupt: its zip directory cannot be read")
+    try:
+        payload = torch.load(path, map_location="cpu", pickle_module=safe_pickle, weights_only=False)
+    except CheckpointError as error:
+        raise CheckpointError(f"{path}: {error}") from None
+    except Exception as error:  # torch/pickle raise many types for damaged files
+        raise CheckpointError(f"{path} could not be read as a PyTorch checkpoint (truncated or corrupt?): "
+                              f"{type(error).__name__}: {error}") from None
+    return _extract_state_dict(payload, path), None
+
+
+def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], ModelConfig | None]:
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+    except (SafetensorError, OSError, ValueError) as error:
+        raise CheckpointError(f"{path} is not a readable safetensors file: {error}") from None
+    config = None
+    if SAFETENSORS_CONFIG_KEY in metadata:
+        try:
+            config = model_config_from_dict(json.loads(metadata[SAFETENSORS_CONFIG_KEY]))
+        except (ValueError, InputError, TypeError) as error:
+            raise CheckpointError(f"{path}: the model config in its metadata is invalid: {error}") from None
+    return tensors, config
+
+
+def _extract_state_dict(payload, path: Path) -> dict[str, torch.Tensor]:
+    candidate = payload
+    if isinstance(payload, Mapping):
+        for key in ("net", "model", "state_dict"):
+            if key in payload and isinstance(payload[key], Mapping):
+                candidate = payload[key]
+                break
+    if not isinstance(candidate, Mapping):
+        raise CheckpointError(f"{path} holds a {type(payload).__name__}, not a state dict")
+    tensors = {k: v for k, v in candidate.items() if isinstance(k, str) and isinstance(v, torch.Tensor)}
+    if not tensors:
+        raise CheckpointError(f"{path} holds no tensors under 'net', 'model', 'state_dict' or at the top level")
+    # DataParallel/DDP prefixes.
+    if all(k.startswith("module.") for k in tensors):
+        tensors = {k[len("module."):]: v for k, v in tensors.items()}
+    return tensors
+
+
+# ---------------------------------------------------------------------------------------------- shapes
+def expected_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """Key → shape of the state dict of a model built from ``config`` (computed without allocating)."""
+    with torch.device("meta"):
+        model = SeqTrack(config)
+    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
+def _mismatch(shapes: dict[str, tuple[int, ...]], expected: dict[str, tuple[int, ...]]):
+    missing = [k for k in expected if k not in shapes]
+    unexpected = [k for k in shapes if k not in expected]
+    misshaped = [(k, shapes[k], expected[k]) for k in expected if k in shapes and shapes[k] != expected[k]]
+    return missing, unexpected, misshaped
+
+
+def infer_config(state_dict: Mapping[str, torch.Tensor], path: str | Path = "<state dict>") -> ModelConfig:
+    """The preset whose shapes match the state dict exactly; otherwise a `CheckpointError` naming the
+    closest preset and the missing / unexpected / mis-shaped keys."""
+    if not any(k in state_dict for k in _MARKER_KEYS):
+        sample = ", ".join(list(state_dict)[:3])
+        raise CheckpointError(f"{path} is not a SeqTrack checkpoint: none of its {len(state_dict)} tensors is a "
+                              f"SeqTrack weight (first keys: {sample})")
+    shapes = {k: tuple(v.shape) for k, v in state_dict.items()}
+    best = None
+    for name in MODEL_PRESETS:
+        config = model_preset(name)
+        missing, unexpected, misshaped = _mismatch(shapes, expected_shapes(config))
+        score = len(missing) + len(unexpected) + len(misshaped)
+        if score == 0:
+            return config
+        if best is None or score < best[0]:
+            best = (score, name, missing, unexpected, misshaped)
+    _, name, missing, unexpected, misshaped = best
+    raise CheckpointError(f"{path} matches no SeqTrack preset; closest is {name!r}: "
+                          + _describe(missing, unexpected, misshaped))
+
+
+def _describe(missing, unexpected, misshaped, limit: int = 5) -> str:
+    parts = []
+    if missing:
+        parts.append(f"{len(missing)} missing key(s) ({', '.join(missing[:limit])}{'...' if len(missing) > limit else ''})")
+    if unexpected:
+        parts.append(f"{len(unexpected)} unexpected key(s) ({', '.join(unexpected[:limit])}"
+                     f"{'...' if len(unexpected) > limit else ''})")
+    if misshaped:
+        shown = ", ".join(f"{k} is {list(a)} not {list(b)}" for k, a, b in misshaped[:limit])
+        parts.append(f"{len(misshaped)} mis-shaped key(s) ({shown}{'...' if len(misshaped) > limit else ''})")
+    return "; ".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------- public
+def load_model(path: str | Path, device: str | torch.device = "cpu",
+               config: ModelConfig | str | None = None, dtype: torch.dtype | None = None) -> SeqTrack:
+    """Build a `SeqTrack` and load its weights strictly; returns it in eval mode.
+
+    Args:
+        path: official ``.pth.tar``, a bare state dict (``.pth``/``.pt``) or our ``.safetensors``.
+        device: where to put the model.
+        config: a `ModelConfig` or preset name; by default the file's own config (safetensors) or the
+            preset inferred from the tensor shapes.
+        dtype: optional floating dtype for the weights (e.g. ``torch.bfloat16``).
+    Raises:
+        CheckpointError: missing, unreadable, unsafe file, or weights that do not fit (the message
+            names the missing / unexpected / mis-shaped keys and the preset it compared against).
+    """
+    state_dict, stored_config = read_state_dict(path)
+    if isinstance(config, str):
+        config = model_preset(config)
+    config = config or stored_config or infer_config(state_dict, path)
+    missing, unexpected, misshaped = _mismatch({k: tuple(v.shape) for k, v in state_dict.items()},
+                                                expected_shapes(config))
+    if missing or unexpected or misshaped:
+        raise CheckpointError(f"{path} does not fit model {config.name!r}: "
+                              + _describe(missing, unexpected, misshaped))
+    model = SeqTrack(config)
+    model.load_state_dict(state_dict, strict=True)
+    model = model.to(device=device)
+    if dtype is not None:
+        model = model.to(dtype=dtype)
+    return model.eval()
+
+
+def save_safetensors(model: SeqTrack, path: str | Path) -> None:
+    """Write the weights and the model config (JSON in the metadata) as one safetensors file."""
+    from safetensors.torch import save_file
+
+    tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    metadata = {SAFETENSORS_CONFIG_KEY: json.dumps(to_dict(model.config)), "format": "pt"}
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(tensors, str(tmp), metadata=metadata)
+    tmp.replace(path)
+
+
+def convert_checkpoint(source: str | Path, target: str | Path, config: ModelConfig | str | None = None) -> SeqTrack:
+    """Official (or any loadable) checkpoint → our safetensors format. Returns the loaded model."""
+    model = load_model(source, config=config)
+    save_safetensors(model, target)
+    return model
+
+
+def load_mae_encoder(model: SeqTrack, path: str | Path) -> None:
+    """Initialise the encoder from an MAE pre-training file (``mae_pretrain_vit_base.pth`` / ``_large``).
+
+    The file's ``model`` entry holds a ViT with a cls token and a 14 x 14 patch position table. The cls
+    token and its table row are dropped; the table is resized (bicubic, ``align_corners=True``) to the
+    search and template grids and stored as ``[search rows, template rows]`` (spec §1.7). The remaining
+    keys must match the encoder exactly.
+    """
+    state, _ = read_state_dict(path)
+    state = {k: v for k, v in state.items() if not (k.startswith("decoder") or k == "mask_token")}
+    state.pop("cls_token", None)
+    body = model.encoder.body
+    if "pos_embed" not in state:
+        raise CheckpointError(f"{path} has no 'pos_embed': not an MAE ViT checkpoint")
+    table = state.pop("pos_embed")
+    dim = table.shape[-1]
+    grid = int(round((table.shape[1] - 1) ** 0.5))
+    if grid * grid + 1 != table.shape[1]:
+        raise CheckpointError(f"{path}: pos_embed has {table.shape[1]} rows, expected a cls row plus a square grid")
+    patches = table[:, 1:].reshape(1, grid, grid, dim).permute(0, 3, 1, 2)
+
+    def resized(tokens: int) -> torch.Tensor:
+        side = int(round(tokens ** 0.5))
+        out = F.interpolate(patches.float(), size=(side, side), mode="bicubic", align_corners=True)
+        return out.permute(0, 2, 3, 1).reshape(1, side * side, dim)
+
+    state["pos_embed"] = torch.cat([resized(body.num_search_tokens), resized(body.num_template_tokens)], dim=1)
+    own = {k: tuple(v.shape) for k, v in body.state_dict().items()}
+    missing, unexpected, misshaped = _mismatch({k: tuple(v.shape) for k, v in state.items()}, own)
+    if missing or unexpected or misshaped:
+        raise CheckpointError(f"{path} does not fit the {model.config.name!r} encoder: "
+                              + _describe(missing, unexpected, misshaped))
+    body.load_state_dict(state, strict=True)
+
+
+def describe_config(config: ModelConfig) -> str:
+    """One line about a model config, for logs and the CLI."""
+    enc = config.encoder
+    return (f"{config.name}: ViT {enc.embed_dim}x{enc.depth} ({enc.num_heads} heads), "
+            f"{config.template_size}/{config.search_size} px, {config.num_templates} templates, "
+            f"decoder {config.decoder.hidden_dim}x{config.decoder.num_layers}, {config.bins} bins, "
+            f"{config.seq_format}, feature {config.feature_type}")
+
+
+__all__ = ["load_model", "save_safetensors", "convert_checkpoint", "load_mae_encoder", "read_state_dict",
+           "infer_config", "expected_shapes", "describe_config"]

@@ -1,0 +1,93 @@
+import json
+
+import pytest
+import torch
+
+from support import SHARED
+from seqtrack.config import model_preset
+from seqtrack.model import SeqTrack
+from seqtrack.model.weights import expected_shapes
+
+OFFICIAL_COUNTS = {"b256": 90_596_002, "b384": 91_169_442, "l256": 308_244_898, "l384": 308_982_178}
+
+
+@pytest.mark.parametrize("name", list(OFFICIAL_COUNTS))
+def test_parameter_counts_and_key_order(name):
+    with torch.device("meta"):
+        model = SeqTrack(model_preset(name))
+    assert sum(p.numel() for p in model.parameters()) == OFFICIAL_COUNTS[name]
+    official = json.loads((SHARED / "spec" / "official-state-dict-shapes.json").read_text())
+    keys = official[f"seqtrack_{name}"]["keys"]
+    assert [(k, tuple(s)) for k, s in keys] == list(expected_shapes(model_preset(name)).items())
+
+
+def _random_inputs(config, batch, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    t = torch.randn(batch, config.num_templates, 3, config.template_size, config.template_size, generator=g)
+    s = torch.randn(batch, 3, config.search_size, config.search_size, generator=g)
+    return t, s
+
+
+@pytest.fixture(scope="module")
+def small_model():
+    torch.manual_seed(0)
+    config = model_preset("t128")
+    config.encoder.depth = 2
+    return SeqTrack(config).eval()
+
+
+@pytest.mark.parametrize("pre_norm", [False, True])
+def test_cached_generate_equals_full_recomputation(pre_norm):
+    torch.manual_seed(1)
+    config = model_preset("t128")
+    config.encoder.depth = 1
+    config.decoder.pre_norm = pre_norm
+    model = SeqTrack(config).eval()
+    templates, search = _random_inputs(config, 2)
+    tokens, probs = model.generate(templates, search, window=True)
+    # Recompute every step with the full, uncached, teacher-forced decoder (the official procedure).
+    with torch.no_grad():
+        memory = model.encode(templates, search)
+        sequence = torch.full((2, 1), config.bins + 1)
+        window = torch.from_numpy(__import__("numpy").hanning(config.bins))
+        for step in range(4):
+            p = model.decode(memory, sequence)[:, -1].softmax(-1)[:, : config.bins].double()
+            if step < 2:
+                p = p * window
+            value, index = p.max(-1)
+            assert torch.equal(index, tokens[:, step])
+            torch.testing.assert_close(value, probs[:, step], rtol=1e-5, atol=1e-7)
+            sequence = torch.cat([sequence, index[:, None]], dim=1)
+
+
+def test_batch_of_three_equals_single_runs(small_model):
+    templates, search = _random_inputs(small_model.config, 3, seed=2)
+    tokens, probs = small_model.generate(templates, search)
+    for i in range(3):
+        t1, p1 = small_model.generate(templates[i: i + 1], search[i: i + 1])
+        assert torch.equal(t1[0], tokens[i])
+        torch.testing.assert_close(p1[0], probs[i], rtol=1e-5, atol=1e-7)
+
+
+def test_teacher_forced_shapes_and_causality(small_model):
+    templates, search = _random_inputs(small_model.config, 2)
+    seq = torch.tensor([[4001, 10, 20, 30, 40], [4001, 50, 60, 70, 80]])
+    with torch.no_grad():
+        logits = small_model(templates, search, seq)
+        assert logits.shape == (2, 5, 4002)
+        changed = seq.clone()
+        changed[:, 3] = 999  # a later token must not change earlier positions
+        logits2 = small_model(templates, search, changed)
+    torch.testing.assert_close(logits[:, :3], logits2[:, :3])
+    assert not torch.allclose(logits[:, 3:], logits2[:, 3:])
+
+
+@pytest.mark.parametrize("feature_type,fmt", [("xz", "whxy"), ("token", "corner")])
+def test_ablation_variants_run(feature_type, fmt):
+    config = model_preset("t128")
+    config.encoder.depth = 1
+    config.feature_type, config.seq_format = feature_type, fmt
+    model = SeqTrack(config).eval()
+    assert model.pos_embed.shape[1] == config.num_memory_tokens
+    tokens, probs = model.generate(*_random_inputs(config, 2))
+    assert tokens.shape == (2, 4) and probs.shape == (2, 4) and (tokens < config.bins).all()
