@@ -162,3 +162,21 @@ def box_to_crop_normalized(
     centre = (crop_size - 1) / 2 + (box[:2] + 0.5 * box[2:] - (ref[:2] + 0.5 * ref[2:])) * resize_factor
     size = box[2:] * resize_factor
     return np.concatenate([centre - 0.5 * size, size]) / (crop_size - 1)
+
+
+def prediction_to_frame_box(
+    values_cxcywh: np.ndarray, prev_xywh: Seq[float], search_size: int, resize_factor: float,
+    frame_hw: tuple[int, int], margin: float = 10,
+) -> list[float]:
+    """The one place that rescales a prediction: normalised crop ``cxcywh`` → clipped ``xywh`` frame pixels.
+
+    ``tokens_to_crop_box`` → ``map_box_back`` → ``clip_box``, exactly as the official tracker.
+
+    Args:
+        values_cxcywh: ``(4,)`` normalised ``cxcywh`` (token / (bins - 1)) in search-crop units.
+        prev_xywh: the state the search crop was centred on (``xywh`` frame pixels).
+        frame_hw: ``(H, W)`` of the current frame.
+    """
+    pred = tokens_to_crop_box(values_cxcywh, search_size, resize_factor)
+    box = map_box_back(pred.tolist(), prev_xywh, search_size, resize_factor)
+    return clip_box(box, frame_hw[0], frame_hw[1], margin)

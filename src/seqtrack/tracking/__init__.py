@@ -1,0 +1,1 @@
+"""Online tracking: crop geometry, the tracker, frame sources and result sinks."""
