@@ -106,16 +106,21 @@ class Tracker:
     """SeqTrack online tracker for one or several targets (batched: one forward per frame for all).
 
     Args:
-        model: a `SeqTrack` network (device and dtype are taken from its parameters).
+        model: a `SeqTrack` network (device and dtype are taken from its parameters), or any predictor
+            with the same ``config`` attribute and ``generate(templates, search, window)`` method (e.g. an
+            ONNX Runtime session wrapper) that exposes ``device`` and ``dtype`` attributes.
         config: tracking settings; defaults to the official ones with the ``default`` update policy.
     """
 
     def __init__(self, model: SeqTrack, config: TrackerConfig | None = None) -> None:
-        self.model = model.eval()
+        self.model = model.eval() if isinstance(model, torch.nn.Module) else model
         self.config = config or TrackerConfig(update_presets=update_presets_for(model.config.name))
         self.state: TrackerState | None = None
-        parameter = next(model.parameters())
-        self.device, self.dtype = parameter.device, parameter.dtype
+        if isinstance(model, torch.nn.Module):
+            parameter = next(model.parameters())
+            self.device, self.dtype = parameter.device, parameter.dtype
+        else:
+            self.device, self.dtype = torch.device(model.device), model.dtype
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, updates: str | None = "default", device: str = "cpu",
