@@ -1,0 +1,330 @@
+"""Score result folders of one or more trackers on a benchmark: tables, JSON, attribute breakdown.
+
+Result folders may come from our runner or from other trackers (pytracking layout ``<seq>.txt``,
+tab or comma separated; GOT-10k layout ``<seq>/<seq>_001.txt``). Scoring follows
+`seqtrack.evaluate.metrics`: AUC / P / P_norm / OP50 / OP75 (pytracking conventions, defects fixed
+unless ``pytracking_compat``) or AO / SR0.5 / SR0.75 (GOT-10k toolkit conventions).
+
+FPS = scored frames / the sum of their per-frame times (``_time.txt`` files; NaN when absent).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence as Seq
+
+import cv2
+import numpy as np
+
+from seqtrack.data.sequence import Sequence
+from seqtrack.errors import InputError
+from seqtrack.evaluate.benchmarks.base import Benchmark, BenchmarkInfo
+from seqtrack.evaluate.metrics import (
+    Got10kSummary,
+    SequenceCurves,
+    Summary,
+    attribute_summaries,
+    got10k_sequence_ious,
+    got10k_summary,
+    sequence_curves,
+    sequence_errors,
+    summarize,
+)
+from seqtrack.evaluate.results import find_boxes_files, find_time_file, has_results, read_numbers
+
+
+@dataclass(frozen=True)
+class TrackerRun:
+    """One tracker's results: display ``name`` and the folder holding its per-sequence files."""
+
+    name: str
+    results_dir: Path
+
+
+@dataclass
+class TrackerEvaluation:
+    """Scores of one tracker.
+
+    Attributes:
+        summary: `Summary` (pytracking scoring) or `Got10kSummary` (GOT-10k scoring).
+        per_sequence: sequence name -> {metric: value in percent}.
+        curves: sequence name -> `SequenceCurves` (pytracking scoring only).
+        attributes: attribute -> `Summary` over the sequences having it (pytracking scoring only).
+        fps: frames per second from the time files (NaN if none).
+    """
+
+    run: TrackerRun
+    summary: Summary | Got10kSummary
+    per_sequence: dict[str, dict[str, float]]
+    curves: dict[str, SequenceCurves] = field(default_factory=dict)
+    attributes: dict[str, Summary] = field(default_factory=dict)
+    fps: float = float("nan")
+
+
+@dataclass
+class Report:
+    """Everything `seqtrack report` prints and saves."""
+
+    benchmark: BenchmarkInfo
+    sequences: list[str]
+    evaluations: list[TrackerEvaluation]
+    pytracking_compat: bool = False
+    missing: dict[str, list[str]] = field(default_factory=dict)
+
+
+# --- finding result folders -----------------------------------------------------------------------
+
+
+def resolve_runs(paths: Seq[str], benchmark: str) -> list[TrackerRun]:
+    """Turn command-line arguments into tracker result folders.
+
+    Each argument is ``PATH`` or ``NAME=PATH``. ``PATH`` may be the folder holding the result files,
+    a folder holding ``<benchmark>/`` (as ``seqtrack eval`` writes ``runs/NAME/<benchmark>``), or a
+    folder of such tracker folders (``runs/``). Names default to the tracker folder name.
+    """
+    runs: list[TrackerRun] = []
+    for argument in paths:
+        label, sep, raw = str(argument).partition("=")
+        if not sep:
+            label, raw = "", str(argument)
+        path = Path(raw).expanduser()
+        if not path.is_dir():
+            raise InputError(f"no results folder at {path}")
+        found = _runs_under(path, benchmark)
+        if not found:
+            raise InputError(f"no result files for {benchmark} under {path} (expected <seq>.txt or <seq>/<seq>_001.txt)")
+        if label:
+            if len(found) > 1:
+                raise InputError(f"{argument}: NAME= needs a single tracker folder, {path} holds {len(found)}")
+            found = [TrackerRun(label, found[0].results_dir)]
+        runs.extend(found)
+    names = [r.name for r in runs]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise InputError(f"two result folders are both named {duplicates[0]!r}: label them with NAME=PATH")
+    return runs
+
+
+def _runs_under(path: Path, benchmark: str) -> list[TrackerRun]:
+    if has_results(path / benchmark):
+        return [TrackerRun(path.name, path / benchmark)]
+    if has_results(path):
+        name = path.parent.name if path.name == benchmark else path.name
+        return [TrackerRun(name, path)]
+    runs = []
+    for child in sorted(p for p in path.iterdir() if p.is_dir()):
+        if has_results(child / benchmark):
+            runs.append(TrackerRun(child.name, child / benchmark))
+        elif has_results(child):
+            runs.append(TrackerRun(child.name, child))
+    return runs
+
+
+# --- scoring --------------------------------------------------------------------------------------
+
+
+def _image_wh(seq: Sequence) -> tuple[float, float] | None:
+    if "image_wh" in seq.meta:
+        return seq.meta["image_wh"]  # type: ignore[return-value]
+    image = cv2.imread(str(seq.frames[0]), cv2.IMREAD_UNCHANGED) if seq.frames else None
+    return None if image is None else (float(image.shape[1]), float(image.shape[0]))
+
+
+def _time_totals(files: list[Path], n_frames: int) -> tuple[int, float]:
+    """(timed frames, total seconds) from the time file of the first run."""
+    time_file = find_time_file(files[0])
+    if time_file is None:
+        return 0, 0.0
+    times = read_numbers(time_file)
+    times = times[np.isfinite(times) & (times > 0)][:n_frames]
+    return int(times.size), float(times.sum())
+
+
+def evaluate_run(
+    benchmark: BenchmarkInfo,
+    sequences: Seq[Sequence],
+    run: TrackerRun,
+    *,
+    pytracking_compat: bool = False,
+) -> TrackerEvaluation:
+    """Score one tracker on ``sequences`` (every one must have a result file).
+
+    Raises:
+        InputError: a result file is missing (the message names the expected path).
+        ResultsError: a result file is malformed.
+    """
+    got10k = benchmark.scoring == "got10k"
+    frames_timed, seconds = 0, 0.0
+    per_sequence: dict[str, dict[str, float]] = {}
+    curves: dict[str, SequenceCurves] = {}
+    ious: list[np.ndarray] = []
+    for seq in sequences:
+        files = find_boxes_files(run.results_dir, seq)
+        if not files:
+            raise InputError(f"missing result for {seq.name} of {run.name}: expected {run.results_dir / (seq.name + '.txt')}")
+        predictions = [read_numbers(f, columns=4) for f in files]
+        timed, total = _time_totals(files, len(seq.frames))
+        frames_timed, seconds = frames_timed + timed, seconds + total
+        if got10k:
+            cover = seq.meta.get("cover")
+            if cover is None and seq.visible is not None:
+                cover = np.asarray(seq.visible, dtype=int)
+            wh = _image_wh(seq)
+            seq_ious = [got10k_sequence_ious(p, seq.boxes, cover, wh, name=seq.name) for p in predictions]
+            ious.extend(seq_ious)
+            per_sequence[seq.name] = got10k_summary(seq_ious).as_dict()
+            per_sequence[seq.name].pop("success_curve")
+        else:
+            run_curves = [
+                sequence_curves(
+                    sequence_errors(
+                        p, seq.boxes, seq.visible, dataset=benchmark.name, strict_length=benchmark.strict_length,
+                        pytracking_compat=pytracking_compat, name=seq.name,
+                    ),
+                    pytracking_compat=pytracking_compat,
+                )
+                for p in predictions
+            ]
+            # repeated runs of one sequence are averaged (pytracking's "merge_results")
+            merged = SequenceCurves(
+                success=np.mean([c.success for c in run_curves], axis=0),
+                precision=np.mean([c.precision for c in run_curves], axis=0),
+                norm_precision=np.mean([c.norm_precision for c in run_curves], axis=0),
+                n_frames=run_curves[0].n_frames,
+            )
+            curves[seq.name] = merged
+            one = summarize([merged], pytracking_compat=pytracking_compat)
+            per_sequence[seq.name] = {"auc": one.auc, "precision": one.precision, "norm_precision": one.norm_precision}
+    fps = frames_timed / seconds if seconds > 0 else float("nan")
+    if got10k:
+        return TrackerEvaluation(run=run, summary=got10k_summary(ious), per_sequence=per_sequence, fps=fps)
+    flags = {s.name: {k: bool(v) for k, v in s.attributes.items() if isinstance(v, (bool, np.bool_))} for s in sequences}
+    return TrackerEvaluation(
+        run=run,
+        summary=summarize(list(curves.values()), pytracking_compat=pytracking_compat),
+        per_sequence=per_sequence,
+        curves=curves,
+        attributes=attribute_summaries(curves, flags, pytracking_compat=pytracking_compat),
+        fps=fps,
+    )
+
+
+def build_report(
+    benchmark: Benchmark,
+    runs: Seq[TrackerRun],
+    *,
+    sequences: Seq[Sequence] | None = None,
+    pytracking_compat: bool = False,
+    allow_missing: bool = False,
+) -> Report:
+    """Score every run on the benchmark.
+
+    Args:
+        sequences: the sequences to score (default: all of the benchmark).
+        allow_missing: score only the sequences every run has results for (otherwise a missing
+            result file is an error).
+    """
+    info = benchmark.info
+    if info.scoring == "server":
+        raise InputError(
+            f"{info.title} ground truth is withheld: results are scored by its server "
+            f"(make the archive with 'seqtrack pack {'got10k' if info.name.startswith('got10k') else 'trackingnet'}')"
+        )
+    if not runs:
+        raise InputError("no result folders given")
+    sequences = list(sequences) if sequences is not None else benchmark.sequences()
+    missing = {r.name: [s.name for s in sequences if not find_boxes_files(r.results_dir, s)] for r in runs}
+    missing = {k: v for k, v in missing.items() if v}
+    if missing and not allow_missing:
+        name, names = next(iter(missing.items()))
+        run = next(r for r in runs if r.name == name)
+        raise InputError(
+            f"{name} has no results for {len(names)} of {len(sequences)} sequences (first: "
+            f"{run.results_dir / (names[0] + '.txt')}); pass --allow-missing to score the common ones"
+        )
+    skip = {n for names in missing.values() for n in names}
+    scored = [s for s in sequences if s.name not in skip]
+    if not scored:
+        raise InputError("no sequence has results from every tracker")
+    evaluations = [evaluate_run(info, scored, r, pytracking_compat=pytracking_compat) for r in runs]
+    return Report(info, [s.name for s in scored], evaluations, pytracking_compat, missing)
+
+
+# --- output ---------------------------------------------------------------------------------------
+
+
+def _fmt(value: float, digits: int = 1) -> str:
+    return "–" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
+
+
+def markdown_table(report: Report) -> str:
+    """The comparison table (Markdown), one row per tracker in the given order."""
+    lines = []
+    if report.benchmark.scoring == "got10k":
+        lines += ["| Tracker | AO | SR0.5 | SR0.75 | FPS |", "|---|---:|---:|---:|---:|"]
+        for e in report.evaluations:
+            s = e.summary
+            lines.append(f"| {e.run.name} | {_fmt(s.ao)} | {_fmt(s.sr50)} | {_fmt(s.sr75)} | {_fmt(e.fps)} |")
+    else:
+        lines += ["| Tracker | AUC | P | P_norm | OP50 | OP75 | FPS |", "|---|---:|---:|---:|---:|---:|---:|"]
+        for e in report.evaluations:
+            s = e.summary
+            lines.append(
+                f"| {e.run.name} | {_fmt(s.auc)} | {_fmt(s.precision)} | {_fmt(s.norm_precision)} | "
+                f"{_fmt(s.op50)} | {_fmt(s.op75)} | {_fmt(e.fps)} |"
+            )
+    note = f"{report.benchmark.title}, {len(report.sequences)} sequences"
+    if report.pytracking_compat:
+        note += ", pytracking-compatible scoring (invalid frames count in P_norm; OP75 empty)"
+    if report.missing:
+        note += f"; scored only sequences every tracker has ({sum(map(len, report.missing.values()))} missing results)"
+    return "\n".join(lines) + f"\n\n{note}.\n"
+
+
+def attribute_table(report: Report, metric: str = "auc") -> str:
+    """Per-attribute Markdown table (rows: attributes with their sequence count; columns: trackers);
+    empty string when the benchmark has no attributes."""
+    attributes = sorted({a for e in report.evaluations for a in e.attributes})
+    if not attributes:
+        return ""
+    header = "| Attribute (sequences) | " + " | ".join(e.run.name for e in report.evaluations) + " |"
+    lines = [header, "|---|" + "---:|" * len(report.evaluations)]
+    for attr in attributes:
+        count = max((e.attributes[attr].n_sequences for e in report.evaluations if attr in e.attributes), default=0)
+        values = [_fmt(getattr(e.attributes[attr], metric)) if attr in e.attributes else "–" for e in report.evaluations]
+        lines.append(f"| {attr} ({count}) | " + " | ".join(values) + " |")
+    return "\n".join(lines) + f"\n\n{metric.upper()} by attribute.\n"
+
+
+def report_dict(report: Report) -> dict[str, object]:
+    """JSON-friendly content of the report (scores in percent; curves as fractions)."""
+    return {
+        "benchmark": report.benchmark.name,
+        "title": report.benchmark.title,
+        "scoring": report.benchmark.scoring,
+        "pytracking_compat": report.pytracking_compat,
+        "sequences": report.sequences,
+        "missing": report.missing,
+        "trackers": [
+            {
+                "name": e.run.name,
+                "results": str(e.run.results_dir),
+                "fps": None if not math.isfinite(e.fps) else e.fps,
+                "summary": e.summary.as_dict(),
+                "per_sequence": e.per_sequence,
+                "attributes": {a: s.as_dict() for a, s in e.attributes.items()},
+            }
+            for e in report.evaluations
+        ],
+    }
+
+
+def write_json(report: Report, path: Path) -> Path:
+    """Write `report_dict` to ``path`` (folders created); returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report_dict(report), indent=2, allow_nan=False) + "\n")
+    return path
