@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "seqtrack.train.commands",
     "seqtrack.model.commands",
     "seqtrack.export.commands",
+    "seqtrack.demo",
 )
 
 

@@ -18,9 +18,11 @@ from typing import Any
 import yaml
 
 from seqtrack.errors import InputError
-from seqtrack.tokens import SEQ_FORMATS
 
 FEATURE_TYPES = ("x", "xz", "token")
+# Token orders (official names): "xywh" = (cx, cy, w, h), "whxy" = (w, h, cx, cy), "corner" = (x1, y1, x2, y2).
+SEQ_FORMATS: tuple[str, ...] = ("xywh", "whxy", "corner")
+AMP_MODES: tuple[str, ...] = ("off", "fp16", "bf16")
 
 
 @dataclass

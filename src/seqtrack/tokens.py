@@ -20,8 +20,9 @@ from typing import Literal
 import numpy as np
 import torch
 
+from seqtrack.config import SEQ_FORMATS  # defined with the configs (torch-free)
+
 SeqFormat = Literal["xywh", "whxy", "corner"]
-SEQ_FORMATS: tuple[str, ...] = ("xywh", "whxy", "corner")
 
 # Decoding steps whose probabilities the Hann window re-weights, per format (spec §4.1 step 4).
 # For "corner" the official code windows x1, y1 (spec §9.5): kept as is for compatibility.

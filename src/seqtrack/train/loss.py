@@ -1,0 +1,80 @@
+"""The SeqTrack training loss (spec §5.4): class-weighted cross-entropy over the token vocabulary.
+
+Every class ``0 .. bins-1`` (a coordinate) weighs 1.0; END (``bins``) and START (``bins + 1``) weigh
+``special_token_weight`` (0.01). The reduction is PyTorch's weighted mean,
+``Σ_i w[y_i] · CE_i / Σ_i w[y_i]`` over all ``B · 5`` targets, then scaled by ``ce_weight``.
+Because every target sequence is ``[t1..t4, END]`` the denominator is the same for every sample
+(``4 + 0.01``), so the mean over ranks of per-rank losses equals the loss of the whole global batch
+(what makes DDP match a single process with the bigger batch).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from seqtrack.tokens import end_token, start_token, vocab_size
+
+
+def class_weights(bins: int, special_token_weight: float = 0.01) -> torch.Tensor:
+    """``(bins + 2,)`` float32 weights: 1 for coordinates, ``special_token_weight`` for END and START."""
+    weights = torch.ones(vocab_size(bins), dtype=torch.float32)
+    weights[end_token(bins)] = special_token_weight
+    weights[start_token(bins)] = special_token_weight
+    return weights
+
+
+class SequenceLoss(nn.Module):
+    """Weighted cross-entropy of teacher-forced logits against the target sequence.
+
+    Args:
+        bins: coordinate bins (vocabulary = ``bins + 2``).
+        special_token_weight: class weight of END and START (0.01 officially).
+        ce_weight: factor on the whole loss (1.0 officially).
+    """
+
+    def __init__(self, bins: int, special_token_weight: float = 0.01, ce_weight: float = 1.0) -> None:
+        super().__init__()
+        self.bins = bins
+        self.ce_weight = ce_weight
+        # A buffer so that it follows the module to the training device; not part of any checkpoint.
+        self.register_buffer("weight", class_weights(bins, special_token_weight), persistent=False)
+
+    def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Scalar loss.
+
+        Args:
+            logits: ``(B, L, bins + 2)`` (any float dtype; computed in float32 for AMP safety).
+            targets: ``(B, L)`` int64 class ids, ``[t1..t4, END]``.
+        Returns:
+            ``()`` float32 loss.
+        """
+        flat = logits.reshape(-1, logits.shape[-1]).float()
+        return self.ce_weight * F.cross_entropy(flat, targets.reshape(-1), weight=self.weight)
+
+
+def token_iou(logits: torch.Tensor, targets: torch.Tensor, bins: int, seq_format: str = "xywh") -> torch.Tensor:
+    """IoU between the arg-max coordinate tokens and the target tokens (a status number, no gradient).
+
+    Unlike the official status IoU (spec §9.6), the tokens are read in their real format.
+
+    Args:
+        logits: ``(B, L >= 4, bins + 2)``; targets: ``(B, L >= 4)`` int64.
+    Returns:
+        ``(B,)`` float32 IoU of the boxes in crop units.
+    """
+    from seqtrack.tokens import tokens_to_box
+
+    with torch.no_grad():
+        predicted = logits[:, :4, :bins].argmax(dim=-1)
+        a = tokens_to_box(predicted, bins, seq_format)
+        b = tokens_to_box(targets[:, :4], bins, seq_format)
+        a_lo, a_hi = a[:, :2] - a[:, 2:] / 2, a[:, :2] + a[:, 2:] / 2
+        b_lo, b_hi = b[:, :2] - b[:, 2:] / 2, b[:, :2] + b[:, 2:] / 2
+        inter = (torch.minimum(a_hi, b_hi) - torch.maximum(a_lo, b_lo)).clamp(min=0).prod(dim=-1)
+        union = a[:, 2:].prod(dim=-1) + b[:, 2:].prod(dim=-1) - inter
+        return inter / union.clamp(min=1e-12)
+
+
+__all__ = ["SequenceLoss", "class_weights", "token_iou"]

@@ -1,0 +1,100 @@
+"""One optimisation step: forward under autocast, weighted CE, backward, unscale, clip, AdamW step.
+
+Shared by the trainer and ``benchmarks/train_speed.py`` so that the benchmark times what training runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from seqtrack.config import AMP_MODES
+from seqtrack.errors import InputError
+from seqtrack.train.loss import SequenceLoss, token_iou
+from seqtrack.train.optim import clip_gradients
+
+
+def autocast_context(device: torch.device, amp: str):
+    """The autocast context of an AMP mode: fp16 only on GPUs, bf16 on GPUs and CPUs, off → no-op."""
+    if amp not in AMP_MODES:
+        raise InputError(f"unknown AMP mode {amp!r}; expected one of {', '.join(AMP_MODES)}")
+    if amp == "off":
+        return contextlib.nullcontext()
+    if amp == "fp16" and device.type != "cuda":
+        raise InputError("--amp fp16 needs a CUDA device (use --amp bf16 on CPU)")
+    return torch.autocast(device_type=device.type, dtype=torch.float16 if amp == "fp16" else torch.bfloat16)
+
+
+def make_scaler(device: torch.device, amp: str) -> torch.amp.GradScaler:
+    """A GradScaler, enabled only for fp16 (bf16 has float32's range and needs no loss scaling)."""
+    return torch.amp.GradScaler(device.type, enabled=(amp == "fp16"))
+
+
+def step_seed(seed: int, rank: int, step: int) -> int:
+    """Seed of the stochastic layers (dropout) for optimiser step ``step`` on ``rank``.
+
+    Re-seeding every step from (seed, rank, step) makes dropout a pure function of the step, so a
+    resumed run draws the same masks as an uninterrupted one whatever else touched the RNG.
+    """
+    state = np.random.SeedSequence([int(seed), int(rank), int(step), 0x5EED]).generate_state(2, np.uint32)
+    return int(state[0]) << 31 | int(state[1]) >> 1
+
+
+@dataclass
+class StepResult:
+    """Per-step numbers, left on the device (reading them forces a synchronisation).
+
+    Attributes: loss ``()`` float32, iou ``()`` mean status IoU, grad_norm ``()`` before clipping.
+    """
+
+    loss: torch.Tensor
+    iou: torch.Tensor
+    grad_norm: torch.Tensor
+
+
+class TrainStep:
+    """Callable ``step(batch) -> StepResult`` for a model (plain or DDP-wrapped).
+
+    Args:
+        model: `SeqTrack` or ``DistributedDataParallel(SeqTrack)`` in train mode.
+        optimizer: the AdamW; scaler: `make_scaler` output.
+        criterion: `SequenceLoss` (on the device); amp: ``off`` / ``fp16`` / ``bf16``.
+        grad_clip_norm: max total L2 norm (≤ 0: no clipping); device: where batches go.
+        bins, seq_format: for the status IoU.
+    """
+
+    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
+                 criterion: SequenceLoss, amp: str, grad_clip_norm: float, device: torch.device, bins: int,
+                 seq_format: str) -> None:
+        self.model, self.optimizer, self.scaler, self.criterion = model, optimizer, scaler, criterion
+        self.amp, self.grad_clip_norm, self.device = amp, grad_clip_norm, device
+        self.bins, self.seq_format = bins, seq_format
+        autocast_context(device, amp)  # validate the mode early
+        self.params = [p for group in optimizer.param_groups for p in group["params"]]
+
+    def to_device(self, batch: dict) -> dict:
+        """Move the tensors the model needs: ``templates (B, T, 3, S, S)``, ``search (B, 3, S, S)``,
+        ``seq_input``/``seq_target (B, 5)``."""
+        keys = ("templates", "search", "seq_input", "seq_target")
+        return {k: batch[k].to(self.device, non_blocking=True) for k in keys}
+
+    def __call__(self, batch: dict) -> StepResult:
+        batch = self.to_device(batch)
+        with autocast_context(self.device, self.amp):
+            logits = self.model(batch["templates"], batch["search"], batch["seq_input"])
+        loss = self.criterion(logits, batch["seq_target"])  # float32 whatever the autocast dtype
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.unscale_(self.optimizer)  # clip the true gradients, not the scaled ones
+        grad_norm = clip_gradients(self.params, self.grad_clip_norm)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        iou = token_iou(logits.detach().float(), batch["seq_target"], self.bins, self.seq_format).mean()
+        return StepResult(loss=loss.detach(), iou=iou, grad_norm=grad_norm.detach())
+
+
+__all__ = ["TrainStep", "StepResult", "autocast_context", "make_scaler", "step_seed", "AMP_MODES"]
