@@ -166,7 +166,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--root", type=Path, help="benchmark folder (default: $SEQTRACK_<BENCHMARK>_ROOT)")
     p.add_argument("--weights", type=Path, help="checkpoint for --tracker seqtrack")
     p.add_argument("--tracker", default="seqtrack",
-                   help="'seqtrack' (default), 'opencv-mil', or an importable factory 'module:callable'")
+                   help="'seqtrack' (default), 'opencv-mil', 'opencv-csrt', 'opencv-kcf' (CSRT/KCF: pip install 'seqtrack[baselines]'), or an importable factory 'module:callable'")
     p.add_argument("--option", action="append", metavar="KEY=VALUE", default=[],
                    help="extra keyword argument for the tracker factory (repeatable; values parsed as YAML scalars)")
     p.add_argument("--updates", metavar="PRESET",

@@ -164,14 +164,20 @@ def _opencv(factory_name: str) -> Callable[[TrackerSpec], TrackerLike]:
 
         create = getattr(cv2, factory_name, None)
         if create is None:
-            raise InputError(f"tracker {spec.kind!r} needs cv2.{factory_name}, absent from this OpenCV build")
+            raise InputError(f"tracker {spec.kind!r} needs cv2.{factory_name}, absent from this OpenCV build "
+                             "(CSRT and KCF come with opencv-contrib: pip install 'seqtrack[baselines]')")
         return OpenCVTracker(create)
 
     return build
 
 
-#: OpenCV trackers available without extra model files (CSRT/KCF need opencv-contrib: add them here).
-OPENCV_KINDS: Mapping[str, str] = {"opencv-mil": "TrackerMIL_create"}
+#: OpenCV trackers that need no model files. MIL ships with opencv-python; CSRT and KCF need the
+#: opencv-contrib build (the optional ``baselines`` extra), which replaces the plain one.
+OPENCV_KINDS: Mapping[str, str] = {
+    "opencv-mil": "TrackerMIL_create",
+    "opencv-csrt": "TrackerCSRT_create",
+    "opencv-kcf": "TrackerKCF_create",
+}
 
 
 def check_spec(spec: TrackerSpec) -> None:
