@@ -35,8 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as error:
-            if error.name == name:  # that area has no commands yet
-                continue
+            if error.name and (name == error.name or name.startswith(error.name + ".")):
+                continue  # that area (or its commands module) is not part of this installation
+
             raise
         module.register(subparsers)
     return parser
