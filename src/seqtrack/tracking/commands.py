@@ -51,6 +51,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-frames", type=int, help="stop after this many frames")
     parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1, ...)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    from seqtrack.export.backends import add_predictor_arguments
+
+    add_predictor_arguments(parser)
     parser.set_defaults(handler=run_track)
 
 
@@ -74,6 +77,8 @@ def run_track(args: argparse.Namespace) -> int:
 
     from seqtrack.tracking.sinks import AnnotatedVideoWriter, BoxWriter
     from seqtrack.tracking.sources import open_source
+    from seqtrack.config import TrackerConfig, update_presets_for
+    from seqtrack.export.backends import predictor_from_args
     from seqtrack.tracking.tracker import Tracker, validate_init_box
 
     if args.start_frame < 0:
@@ -88,9 +93,9 @@ def run_track(args: argparse.Namespace) -> int:
             for i, box in enumerate(boxes):
                 validate_init_box(np.asarray(box, np.float64), source.frame_size,
                                   f"target {i + 1} box" if multi else "box")
-        tracker = Tracker.from_checkpoint(args.weights, updates=args.updates, device=args.device,
-                                          update_interval=args.update_interval,
-                                          update_threshold=args.update_threshold)
+        predictor = predictor_from_args(args, args.weights, device=args.device)
+        presets = TrackerConfig(update_presets=update_presets_for(predictor.config.name))
+        tracker = Tracker(predictor, presets.with_updates(args.updates, args.update_interval, args.update_threshold))
         writer = BoxWriter(args.out, targets=len(boxes) if multi else None)
         video = None
         frames, updates, scores, compute = 0, 0, [], 0.0

@@ -1,0 +1,15 @@
+"""End-to-end CPU speed benchmark of the SeqTrack tracker (same code and flags as ``seqtrack bench``).
+
+    .venv/bin/python benchmarks/speed.py                 # full run: b256, t128, s128, every backend
+    .venv/bin/python benchmarks/speed.py --quick         # smoke run, seconds
+    .venv/bin/python benchmarks/speed.py --golden ../shared/golden   # + agreement with official outputs
+
+Writes benchmarks/results/speed.json and benchmarks/results/speed.md (see seqtrack.export.bench).
+"""
+
+import sys
+
+from seqtrack.export.bench import main
+
+if __name__ == "__main__":
+    sys.exit(main())
