@@ -26,6 +26,15 @@ TINY = {
 }
 
 
+@pytest.fixture
+def one_thread():
+    """One intra-op thread for in-process training tests (on 2 shared cores a second thread spin-waits)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _merge(base: dict, override: dict) -> dict:
     out = dict(base)
     for key, value in override.items():

@@ -13,13 +13,7 @@ from seqtrack.cli import main
 from seqtrack.model.weights import load_model
 from seqtrack.train.metrics import read_metrics
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _args(config, data_root, out, *extra):

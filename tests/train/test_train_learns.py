@@ -12,13 +12,7 @@ from seqtrack.config import load_yaml
 from seqtrack.train.metrics import read_metrics
 from seqtrack.train.trainer import TrainOptions, train
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _train(config, dataset, out):

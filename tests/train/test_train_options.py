@@ -15,13 +15,7 @@ from seqtrack.model.weights import load_mae_encoder
 from seqtrack.train.metrics import read_metrics
 from seqtrack.train.trainer import TrainOptions, train
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _losses(config, squares, out, steps=3, batch=2):
