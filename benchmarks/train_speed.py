@@ -80,7 +80,8 @@ def measure(setting: Setting, device: torch.device) -> dict:
     train = TrainConfig()
     optimizer = build_optimizer(model, train)
     step = TrainStep(model, optimizer, make_scaler(device, setting.amp),
-                     SequenceLoss(config.bins, train.special_token_weight, train.ce_weight).to(device), setting.amp,
+                     SequenceLoss(config.bins, train.special_token_weight, train.ce_weight,
+                                 train.target_sigma).to(device), setting.amp,
                      train.grad_clip_norm, device, config.bins, config.seq_format)
     batch = random_batch(config, setting.batch, torch.Generator().manual_seed(0))
     times = []

@@ -91,3 +91,38 @@ def test_ablation_variants_run(feature_type, fmt):
     assert model.pos_embed.shape[1] == config.num_memory_tokens
     tokens, probs = model.generate(*_random_inputs(config, 2))
     assert tokens.shape == (2, 4) and probs.shape == (2, 4) and (tokens < config.bins).all()
+
+
+def test_conv_stem_model_shapes_and_round_trip(tmp_path):
+    from seqtrack.config import DecoderConfig, EncoderConfig, ModelConfig
+    from seqtrack.model.seqtrack import SeqTrack
+    from seqtrack.model.vit import ConvStem
+    from seqtrack.model.weights import load_model, save_safetensors
+
+    config = ModelConfig(encoder=EncoderConfig(embed_dim=64, depth=2, num_heads=2, stem="conv"),
+                         decoder=DecoderConfig(hidden_dim=32, num_heads=2, dim_feedforward=64),
+                         template_size=64, search_size=64, bins=50, name="stem")
+    torch.manual_seed(0)
+    model = SeqTrack(config).eval()
+    stem = model.encoder.body.patch_embed
+    assert isinstance(stem, ConvStem)
+    assert stem(torch.zeros(2, 3, 64, 64)).shape == (2, 16, 64)  # (B, (64/16)^2, D)
+    templates, search = torch.randn(1, 2, 3, 64, 64), torch.randn(1, 3, 64, 64)
+    seq = torch.tensor([[51, 10, 20, 30, 40]])
+    logits = model(templates, search, seq)
+    assert logits.shape == (1, 5, 52)
+    path = tmp_path / "stem.safetensors"
+    save_safetensors(model, path)
+    loaded = load_model(path)
+    assert loaded.config.encoder.stem == "conv"
+    assert torch.equal(loaded(templates, search, seq), logits)
+
+
+def test_bad_stem_is_rejected():
+    from seqtrack.config import DecoderConfig, EncoderConfig, ModelConfig
+    from seqtrack.errors import InputError
+
+    with pytest.raises(InputError, match="encoder.stem"):
+        ModelConfig(encoder=EncoderConfig(stem="vgg"))
+    with pytest.raises(InputError, match="patch_size 16"):
+        ModelConfig(encoder=EncoderConfig(stem="conv", patch_size=8), template_size=64, search_size=64)

@@ -123,3 +123,22 @@ def test_server_scored_benchmarks_and_missing_results(bench_roots, lasot_runs, t
     (tmp_path / "empty").mkdir()
     with pytest.raises(InputError, match="no result files for lasot"):
         resolve_runs([str(tmp_path / "empty")], "lasot")
+
+
+def test_got10k_layout_scored_as_ope(bench_roots, tmp_path, doubles, capsys):
+    # --scoring ope: AUC / P / P_norm on GOT-layout data, equal to the metric functions
+    benchmark = get_benchmark("got10k_val", bench_roots["got10k_val"])
+    _eval(benchmark, "eval_doubles:TemplateTracker", tmp_path / "tmpl")
+    assert main(["report", str(tmp_path / "tmpl"), "--benchmark", "got10k_val", "--root", str(benchmark.root),
+                 "--scoring", "ope", "--plots", str(tmp_path / "plots")]) == 0
+    out = capsys.readouterr().out
+    assert "AUC" in out and "P_norm" in out and "AO" not in out
+    assert (tmp_path / "plots" / "norm_precision_plot.png").is_file()
+    curves = []
+    for seq in benchmark.sequences():
+        pred = read_numbers(tmp_path / "tmpl" / seq.name / f"{seq.name}_001.txt", columns=4)
+        curves.append(sequence_curves(sequence_errors(pred, seq.boxes, seq.visible, dataset="got10k_val")))
+    report = build_report(benchmark, [TrackerRun("t", tmp_path / "tmpl")], scoring="pytracking")
+    assert report.evaluations[0].summary.auc == pytest.approx(summarize(curves).auc)
+    with pytest.raises(InputError, match="unknown scoring"):
+        build_report(benchmark, [TrackerRun("t", tmp_path / "tmpl")], scoring="vot")

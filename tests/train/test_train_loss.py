@@ -54,3 +54,56 @@ def test_token_iou():
     assert token_iou(perfect, targets, bins).item() == pytest.approx(1.0)
     shifted = torch.nn.functional.one_hot(torch.tensor([[60, 50, 20, 20, bins]]), bins + 2).float()
     assert token_iou(shifted, targets, bins).item() == pytest.approx(1 / 3, rel=1e-4)
+
+
+def test_soft_targets_shape_and_mass():
+    from seqtrack.train.loss import soft_targets
+
+    labels = torch.tensor([0, 5, 9, 10, 11])  # bins = 10: 10 = END, 11 = START
+    q = soft_targets(labels, bins=10, sigma=1.5, vocab=12)
+    assert q.shape == (5, 12)
+    assert torch.allclose(q.sum(dim=-1), torch.ones(5))
+    assert q[:3, 10:].abs().max().item() == 0.0  # no mass on special tokens for coordinates
+    assert q[1].argmax().item() == 5 and q[1, 4].item() == pytest.approx(q[1, 6].item())
+    assert q[0].argmax().item() == 0 and q[2].argmax().item() == 9  # truncated at the ends, renormalised
+    assert torch.equal(q[3], torch.nn.functional.one_hot(torch.tensor(10), 12).float())
+    assert torch.equal(q[4], torch.nn.functional.one_hot(torch.tensor(11), 12).float())
+
+
+def test_soft_loss_hand_computed_and_limits():
+    torch.manual_seed(0)
+    logits = torch.randn(2, 5, 12)
+    targets = torch.tensor([[1, 4, 7, 9, 10], [0, 2, 3, 8, 10]])
+    hard = SequenceLoss(bins=10)(logits, targets)
+    # a vanishing sigma is the official one-hot loss
+    assert SequenceLoss(bins=10, target_sigma=1e-3)(logits, targets).item() == pytest.approx(hard.item(), rel=1e-6)
+    # sigma = 1: compare with the formula written out for every target
+    logp = torch.log_softmax(logits, dim=-1)
+    total, weight = 0.0, 0.0
+    for b in range(2):
+        for i in range(5):
+            y = targets[b, i].item()
+            if y < 10:
+                q = torch.tensor([math.exp(-0.5 * (c - y) ** 2) for c in range(10)] + [0.0, 0.0])
+                q = q / q.sum()
+                w = 1.0
+            else:
+                q = torch.nn.functional.one_hot(torch.tensor(y), 12).float()
+                w = 0.01
+            total += w * -(q * logp[b, i]).sum().item()
+            weight += w
+    assert SequenceLoss(bins=10, target_sigma=1.0)(logits, targets).item() == pytest.approx(total / weight, rel=1e-5)
+    with pytest.raises(ValueError, match="target_sigma"):
+        SequenceLoss(bins=10, target_sigma=-1.0)
+
+
+def test_soft_loss_prefers_near_misses():
+    # one coordinate target at bin 50: mass on bin 52 must cost less than mass on bin 90 (hard CE: equal)
+    targets = torch.tensor([[50]])
+    near, far = torch.full((1, 1, 102), -10.0), torch.full((1, 1, 102), -10.0)
+    near[0, 0, 52] = 10.0
+    far[0, 0, 90] = 10.0
+    soft = SequenceLoss(bins=100, target_sigma=2.0)
+    hard = SequenceLoss(bins=100)
+    assert soft(near, targets) < soft(far, targets)
+    assert hard(near, targets).item() == pytest.approx(hard(far, targets).item())

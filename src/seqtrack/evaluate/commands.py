@@ -94,6 +94,7 @@ def _report(args: argparse.Namespace) -> int:
         sequences=benchmark.sequences(names) if names else None,
         pytracking_compat=args.pytracking_compat,
         allow_missing=args.allow_missing,
+        scoring={"ope": "pytracking", "got10k": "got10k", None: None}[args.scoring],
     )
     print(markdown_table(report))
     attributes = attribute_table(report)
@@ -199,6 +200,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--sequences", metavar="A,B,...", help="score only these sequences")
     p.add_argument("--allow-missing", action="store_true",
                    help="score the sequences every tracker has instead of failing on a missing result")
+    p.add_argument("--scoring", choices=("ope", "got10k"),
+                   help="override the benchmark's metrics: 'ope' = AUC / P / P_norm (e.g. on GOT-10k val or "
+                        "generated data), 'got10k' = AO / SR (default: the benchmark's own)")
     p.add_argument("--pytracking-compat", action="store_true",
                    help="reproduce pytracking's numbers, defects included (invalid frames succeed in P_norm, "
                         "and in P on UAV; OP75 empty)")

@@ -10,6 +10,8 @@ FPS = scored frames / the sum of their per-frame times (``_time.txt`` files; NaN
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import math
 from dataclasses import dataclass, field
@@ -219,6 +221,7 @@ def build_report(
     sequences: Seq[Sequence] | None = None,
     pytracking_compat: bool = False,
     allow_missing: bool = False,
+    scoring: str | None = None,
 ) -> Report:
     """Score every run on the benchmark.
 
@@ -226,8 +229,16 @@ def build_report(
         sequences: the sequences to score (default: all of the benchmark).
         allow_missing: score only the sequences every run has results for (otherwise a missing
             result file is an error).
+        scoring: override the benchmark's own rules: ``"pytracking"`` (AUC / P / P_norm, one-pass
+            evaluation) or ``"got10k"`` (AO / SR); None → the benchmark's. Lets GOT-layout data with
+            local ground truth (GOT-10k val, generated data) be scored with AUC / P / P_norm too.
     """
     info = benchmark.info
+    if scoring is not None:
+        if scoring not in ("pytracking", "got10k"):
+            raise InputError(f"unknown scoring {scoring!r}; expected 'pytracking' or 'got10k'")
+        if info.scoring != "server":
+            info = dataclasses.replace(info, scoring=scoring)
     if info.scoring == "server":
         raise InputError(
             f"{info.title} ground truth is withheld: results are scored by its server "

@@ -29,6 +29,28 @@ class PatchEmbed(nn.Module):
         return self.proj(images).flatten(2).transpose(1, 2)
 
 
+class ConvStem(nn.Module):
+    """Early-convolution patch embedding: ``(B, 3, H, W)`` → ``(B, H/16 * W/16, D)`` (row-major).
+
+    Four 3x3 stride-2 convolutions (BatchNorm + ReLU; widths D/8, D/4, D/2, D) then a 1x1 projection,
+    after Xiao et al., "Early convolutions help transformers see better" (2021). The overlapping
+    receptive fields are what let a small ViT learn to localise from scratch in CPU-hours; the last
+    layer keeps the name ``proj`` so the file is still recognised as a SeqTrack checkpoint.
+    """
+
+    def __init__(self, embed_dim: int) -> None:
+        super().__init__()
+        widths = [3, embed_dim // 8, embed_dim // 4, embed_dim // 2, embed_dim]
+        layers: list[nn.Module] = []
+        for c_in, c_out in zip(widths[:-1], widths[1:]):
+            layers += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+        self.stem = nn.Sequential(*layers)
+        self.proj = nn.Conv2d(embed_dim, embed_dim, kernel_size=1)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.proj(self.stem(images)).flatten(2).transpose(1, 2)
+
+
 class Attention(nn.Module):
     """Multi-head self-attention with one fused qkv projection and SDPA."""
 
@@ -104,7 +126,7 @@ class VisionTransformer(nn.Module):
         self.num_template_tokens = (template_size // config.patch_size) ** 2
         dim = config.embed_dim
         self.pos_embed = nn.Parameter(torch.zeros(1, self.num_search_tokens + self.num_template_tokens, dim))
-        self.patch_embed = PatchEmbed(config.patch_size, dim)
+        self.patch_embed = ConvStem(dim) if config.stem == "conv" else PatchEmbed(config.patch_size, dim)
         rates = [config.drop_path * i / max(config.depth - 1, 1) for i in range(config.depth)]
         self.blocks = nn.ModuleList(Block(config, rate) for rate in rates)
         self.norm = nn.LayerNorm(dim, eps=config.norm_eps)

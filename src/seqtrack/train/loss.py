@@ -32,12 +32,20 @@ class SequenceLoss(nn.Module):
         bins: coordinate bins (vocabulary = ``bins + 2``).
         special_token_weight: class weight of END and START (0.01 officially).
         ce_weight: factor on the whole loss (1.0 officially).
+        target_sigma: 0 → one-hot targets (official). > 0 → a coordinate target ``y`` becomes the
+            distribution ``q_c ∝ exp(-(c - y)² / 2σ²)`` over the coordinate bins (σ in bins) and the
+            loss is the weighted soft cross-entropy ``Σ_i w[y_i] · (-Σ_c q_ic log p_ic) / Σ_i w[y_i]``;
+            END / START targets stay one-hot.
     """
 
-    def __init__(self, bins: int, special_token_weight: float = 0.01, ce_weight: float = 1.0) -> None:
+    def __init__(self, bins: int, special_token_weight: float = 0.01, ce_weight: float = 1.0,
+                 target_sigma: float = 0.0) -> None:
         super().__init__()
+        if target_sigma < 0:
+            raise ValueError(f"target_sigma must be >= 0, got {target_sigma}")
         self.bins = bins
         self.ce_weight = ce_weight
+        self.target_sigma = float(target_sigma)
         # A buffer so that it follows the module to the training device; not part of any checkpoint.
         self.register_buffer("weight", class_weights(bins, special_token_weight), persistent=False)
 
@@ -51,7 +59,25 @@ class SequenceLoss(nn.Module):
             ``()`` float32 loss.
         """
         flat = logits.reshape(-1, logits.shape[-1]).float()
-        return self.ce_weight * F.cross_entropy(flat, targets.reshape(-1), weight=self.weight)
+        labels = targets.reshape(-1)
+        if self.target_sigma == 0:
+            return self.ce_weight * F.cross_entropy(flat, labels, weight=self.weight)
+        soft = soft_targets(labels, self.bins, self.target_sigma, flat.shape[-1])  # (N, V)
+        per_target = -(soft * F.log_softmax(flat, dim=-1)).sum(dim=-1)  # (N,)
+        weights = self.weight[labels]
+        return self.ce_weight * (weights * per_target).sum() / weights.sum()
+
+
+def soft_targets(labels: torch.Tensor, bins: int, sigma: float, vocab: int) -> torch.Tensor:
+    """``(N, vocab)`` target distributions: a Gaussian over bins ``0..bins-1`` (std ``sigma`` bins,
+    renormalised after truncation at the ends) for coordinate labels, one-hot for special tokens."""
+    classes = torch.arange(vocab, device=labels.device, dtype=torch.float32)
+    is_coord = labels < bins  # (N,)
+    distance = classes[None, :] - labels[:, None].float()  # (N, V)
+    gauss = torch.exp(-0.5 * (distance / sigma) ** 2) * (classes < bins)[None, :]
+    gauss = gauss / gauss.sum(dim=-1, keepdim=True)
+    one_hot = F.one_hot(labels, vocab).float()
+    return torch.where(is_coord[:, None], gauss, one_hot)
 
 
 def token_iou(logits: torch.Tensor, targets: torch.Tensor, bins: int, seq_format: str = "xywh") -> torch.Tensor:
@@ -77,4 +103,4 @@ def token_iou(logits: torch.Tensor, targets: torch.Tensor, bins: int, seq_format
         return inter / union.clamp(min=1e-12)
 
 
-__all__ = ["SequenceLoss", "class_weights", "token_iou"]
+__all__ = ["SequenceLoss", "class_weights", "soft_targets", "token_iou"]

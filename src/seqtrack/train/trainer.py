@@ -264,7 +264,8 @@ class Trainer:
             # Every parameter gets a gradient in every SeqTrack variant, so no unused-parameter search.
             net = DistributedDataParallel(model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None,
                                           broadcast_buffers=False)
-        criterion = SequenceLoss(self.config.model.bins, train.special_token_weight, train.ce_weight).to(ctx.device)
+        criterion = SequenceLoss(self.config.model.bins, train.special_token_weight, train.ce_weight,
+                                 train.target_sigma).to(ctx.device)
         step_fn = TrainStep(net, self.optimizer, self.scaler, criterion, train.amp, train.grad_clip_norm, ctx.device,
                             self.config.model.bins, self.config.model.seq_format)
 
