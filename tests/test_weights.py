@@ -211,3 +211,19 @@ def test_mae_initialisation(tmp_path):
     torch.save({"model": mae}, tmp_path / "broken.pth")
     with pytest.raises(CheckpointError, match="blocks.0.norm1.weight"):
         load_mae_encoder(model, tmp_path / "broken.pth")
+
+
+def test_safetensors_whose_header_length_starts_with_the_pickle_marker(tmp_path):
+    # The header length is little-endian: a length of 0x..80 puts the pickle protocol byte first.
+    from safetensors.torch import save_file
+
+    from seqtrack.model.weights import _file_kind
+
+    for pad in range(0, 300):
+        path = tmp_path / "w.safetensors"
+        save_file({"x": torch.zeros(1)}, str(path), metadata={"pad": "a" * pad})
+        if path.read_bytes()[0] == 0x80:
+            break
+    else:
+        raise AssertionError("no padding put 0x80 in the first byte")
+    assert _file_kind(path) == "safetensors"

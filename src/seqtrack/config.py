@@ -77,6 +77,10 @@ class ModelConfig:
     bins: int = 4000
     seq_format: str = "xywh"
     name: str = "custom"
+    # Crop context the network was trained with (crop side / sqrt(box area)); the tracker uses these
+    # unless its own config says otherwise. Set from the train block when training (4.0 officially).
+    template_factor: float = 4.0
+    search_factor: float = 4.0
 
     def __post_init__(self) -> None:
         if isinstance(self.encoder, dict):
@@ -161,8 +165,9 @@ def update_presets_for(model_name: str) -> dict[str, UpdatePolicy]:
 class TrackerConfig:
     """Online tracking settings (the official ``TEST`` block)."""
 
-    template_factor: float = 4.0
-    search_factor: float = 4.0
+    # None → the factors the network was trained with (`ModelConfig`; 4.0 for the released models).
+    template_factor: float | None = None
+    search_factor: float | None = None
     window: bool = True
     update_interval: int = 9999
     update_threshold: float = 0.6
@@ -245,6 +250,9 @@ class ExperimentConfig:
             self.tracker = TrackerConfig(**self.tracker)
         if isinstance(self.train, dict):
             self.train = TrainConfig(**self.train)
+        # The network is what the train block's crops made it: record them where checkpoints keep them.
+        self.model.template_factor = float(self.train.template_factor)
+        self.model.search_factor = float(self.train.search_factor)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -33,10 +33,13 @@ def _file_kind(path: Path) -> str:
         head = handle.read(16)
     if head[:4] == b"PK\x03\x04":
         return "zip"
+    # safetensors = 8-byte little-endian header length, then the JSON header. Checked before the pickle
+    # test because that length's first byte can be 0x80 too (the pickle protocol marker).
+    header_length = int.from_bytes(head[:8], "little") if len(head) >= 8 else 0
+    if len(head) >= 9 and head[8:9] == b"{" and 2 <= header_length <= path.stat().st_size - 8:
+        return "safetensors"
     if head[:1] == b"\x80":
         return "pickle"
-    if len(head) >= 9 and head[8:9] == b"{":
-        return "safetensors"
     return "unknown"
 
 

@@ -11,6 +11,8 @@ The model holds no per-video state: everything that changes while tracking lives
 
 from __future__ import annotations
 
+import dataclasses
+
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,7 +116,12 @@ class Tracker:
 
     def __init__(self, model: SeqTrack, config: TrackerConfig | None = None) -> None:
         self.model = model.eval() if isinstance(model, torch.nn.Module) else model
-        self.config = config or TrackerConfig(update_presets=update_presets_for(model.config.name))
+        config = config or TrackerConfig(update_presets=update_presets_for(model.config.name))
+        # Unset crop factors follow the network (ModelConfig records what it was trained with).
+        self.config = dataclasses.replace(
+            config,
+            template_factor=config.template_factor if config.template_factor is not None else model.config.template_factor,
+            search_factor=config.search_factor if config.search_factor is not None else model.config.search_factor)
         self.state: TrackerState | None = None
         if isinstance(model, torch.nn.Module):
             parameter = next(model.parameters())
