@@ -27,12 +27,14 @@ demo: install
 	$(VENV)/bin/seqtrack demo --out-dir demo
 
 # Reproduces assets/demo/seqtrack_demo.safetensors from scratch: generate the semi-real training
-# set, then train configs/demo.yaml on the CPU (hours on 2 cores; resumable: re-run to continue).
+# set, then train configs/demo.yaml on the CPU: two DDP processes (gloo), one thread each, about two
+# hours on 2 cores. Resumable: re-run to continue an interrupted run.
 DEMO_DATA ?= data
 demo-model: install
 	$(PY) -m seqtrack.data.synthetic $(DEMO_DATA)/synthetic --sequences 500 --frames 100 --size 240 320 --split train --seed 1
-	$(VENV)/bin/seqtrack train configs/demo.yaml --data-root $(DEMO_DATA) --out runs/demo --checkpoint-every-steps 20
-	$(PY) -c "import sys; from seqtrack.model.weights import load_model, save_safetensors; import glob; \
+	OMP_NUM_THREADS=1 $(VENV)/bin/torchrun --nproc-per-node 2 -m seqtrack train configs/demo.yaml \
+	  --data-root $(DEMO_DATA) --out runs/demo --threads 1 --checkpoint-every-steps 100
+	$(PY) -c "from seqtrack.model.weights import load_model, save_safetensors; import glob; \
 	  last = sorted(glob.glob('runs/demo/checkpoint_ep*.safetensors'))[-1]; print('shipping', last); \
 	  save_safetensors(load_model(last), 'assets/demo/seqtrack_demo.safetensors')"
 

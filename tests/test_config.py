@@ -110,3 +110,38 @@ def test_update_presets():
     assert tracker.with_updates("lasot", interval=3).update_interval == 3
     with pytest.raises(InputError, match="unknown update preset"):
         tracker.with_updates("nope")
+
+
+def test_crop_factors_travel_from_training_to_tracking(tmp_path):
+    import torch
+
+    from seqtrack.config import DecoderConfig, EncoderConfig, ModelConfig, TrackerConfig
+    from seqtrack.model import SeqTrack
+    from seqtrack.model.weights import load_model, save_safetensors
+    from seqtrack.tracking.tracker import Tracker
+
+    path = tmp_path / "exp.yaml"
+    path.write_text("preset: t128\ntrain: {template_factor: 2.0, search_factor: 3.5}\n")
+    experiment = load_yaml(path)
+    assert (experiment.model.template_factor, experiment.model.search_factor) == (2.0, 3.5)
+    assert experiment_preset("b256").model.template_factor == 4.0  # official: 4 and 4
+
+    small = ModelConfig(encoder=EncoderConfig(embed_dim=32, depth=1, num_heads=2),
+                        decoder=DecoderConfig(hidden_dim=32, num_heads=2, dim_feedforward=32),
+                        template_size=32, search_size=64, bins=20, template_factor=2.0, search_factor=3.5)
+    weights = tmp_path / "w.safetensors"
+    save_safetensors(SeqTrack(small), weights)
+    model = load_model(weights)
+    tracker = Tracker(model)
+    assert (tracker.config.template_factor, tracker.config.search_factor) == (2.0, 3.5)
+    explicit = Tracker(model, TrackerConfig(template_factor=4.0))  # an explicit setting wins
+    assert (explicit.config.template_factor, explicit.config.search_factor) == (4.0, 3.5)
+    # the template crop really uses the network's factor: a white 10x10 box fills 1/4 of a factor-2
+    # crop (20 px of context), 1/16 of a factor-4 one
+    frame = torch.zeros(100, 100, 3, dtype=torch.uint8).numpy()
+    frame[40:50, 40:50] = 255
+    for trk, share in ((tracker, 1 / 4), (explicit, 1 / 16)):
+        trk.init(frame, [40, 40, 10, 10])
+        template = trk.state.targets[0].templates[0]  # (3, 32, 32) normalised
+        bright = (template[0] > 0).float().mean().item()
+        assert bright == pytest.approx(share, abs=0.03)

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Held-out benchmark of the demo model against OpenCV's CSRT and KCF (issue 7).
+#
+#   bash benchmarks/demo_heldout.sh [WEIGHTS] [DATA_DIR] [RUNS_DIR]
+#
+# Generates 30 test sequences x 120 frames from the *test* source images (never used in training)
+# with seed 1000, tracks them with the three trackers through `seqtrack eval` (one thread each), and
+# scores them with `seqtrack report --scoring ope` (AUC, P, P_norm) and the GOT-10k rules (AO, SR).
+# Writes benchmarks/results/demo_heldout/{report.md,report.json,plots/}. CSRT and KCF need the optional
+# extra: pip install 'seqtrack[baselines]' (opencv-contrib-python-headless).
+set -euo pipefail
+WEIGHTS=${1:-assets/demo/seqtrack_demo.safetensors}
+DATA=${2:-data/synthetic_test}
+RUNS=${3:-runs/demo_heldout}
+OUT=benchmarks/results/demo_heldout
+BIN=${SEQTRACK_BIN:-.venv/bin}
+export OMP_NUM_THREADS=1
+
+"$BIN/python" -m seqtrack.data.synthetic "$DATA" --sequences 30 --frames 120 --size 240 320 --split test --seed 1000
+"$BIN/seqtrack" eval got10k_val --root "$DATA" --weights "$WEIGHTS" --results "$RUNS/demo" --no-progress
+"$BIN/seqtrack" eval got10k_val --root "$DATA" --tracker opencv-csrt --results "$RUNS/opencv-csrt" --no-progress
+"$BIN/seqtrack" eval got10k_val --root "$DATA" --tracker opencv-kcf --results "$RUNS/opencv-kcf" --no-progress
+mkdir -p "$OUT"
+RUN_ARGS=("demo=$RUNS/demo" "opencv-csrt=$RUNS/opencv-csrt" "opencv-kcf=$RUNS/opencv-kcf")
+{
+  echo "## One-pass evaluation (AUC, precision at 20 px, normalised precision at 0.2)"
+  echo
+  "$BIN/seqtrack" report "${RUN_ARGS[@]}" --benchmark got10k_val --root "$DATA" --scoring ope \
+    --json "$OUT/report.json" --plots "$OUT/plots"
+  echo
+  echo "## GOT-10k rules (AO, success rates)"
+  echo
+  "$BIN/seqtrack" report "${RUN_ARGS[@]}" --benchmark got10k_val --root "$DATA" --json "$OUT/report_got10k.json"
+} | tee "$OUT/report.md"
