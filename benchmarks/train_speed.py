@@ -82,7 +82,8 @@ def measure(setting: Setting, device: torch.device) -> dict:
     step = TrainStep(model, optimizer, make_scaler(device, setting.amp),
                      SequenceLoss(config.bins, train.special_token_weight, train.ce_weight,
                                  train.target_sigma).to(device), setting.amp,
-                     train.grad_clip_norm, device, config.bins, config.seq_format)
+                     train.grad_clip_norm, device, config.bins, config.seq_format,
+                     center_loss_weight=train.center_loss_weight, center_sigma=train.center_sigma)
     batch = random_batch(config, setting.batch, torch.Generator().manual_seed(0))
     times = []
     for i in range(setting.warmup + setting.steps):

@@ -81,6 +81,11 @@ class ModelConfig:
     # unless its own config says otherwise. Set from the train block when training (4.0 officially).
     template_factor: float = 4.0
     search_factor: float = 4.0
+    # Training-only auxiliary head (not in the paper or the official code): one linear score per search
+    # token, trained (train.center_loss_weight) to point at the token holding the target centre. Dense
+    # supervision that teaches a from-scratch encoder to mark the target for the decoder to read; the
+    # tracker never runs it. False = no extra parameters (official state dict).
+    center_head: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.encoder, dict):
@@ -227,6 +232,9 @@ class TrainConfig:
     # > 0: each coordinate target becomes a Gaussian over the bins (std in bins) instead of one-hot, so a
     # near miss costs less than a far one. 0 = the official hard targets. Used by the demo model.
     target_sigma: float = 0.0
+    # Weight of the auxiliary centre loss (needs model.center_head; see ModelConfig). 0 = official loss only.
+    center_loss_weight: float = 0.0
+    center_sigma: float = 0.75  # std of its Gaussian target, in search tokens
     freeze_encoder: bool = False
     num_workers: int = 8
     amp: str = "off"  # off | fp16 | bf16
@@ -250,6 +258,8 @@ class ExperimentConfig:
             self.tracker = TrackerConfig(**self.tracker)
         if isinstance(self.train, dict):
             self.train = TrainConfig(**self.train)
+        if self.train.center_loss_weight > 0 and not self.model.center_head:
+            raise InputError("train.center_loss_weight > 0 needs model.center_head: true")
         # The network is what the train block's crops made it: record them where checkpoints keep them.
         self.model.template_factor = float(self.train.template_factor)
         self.model.search_factor = float(self.train.search_factor)

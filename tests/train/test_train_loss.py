@@ -107,3 +107,61 @@ def test_soft_loss_prefers_near_misses():
     hard = SequenceLoss(bins=100)
     assert soft(near, targets) < soft(far, targets)
     assert hard(near, targets).item() == pytest.approx(hard(far, targets).item())
+
+
+def test_center_loss_points_at_the_centre_token():
+    from seqtrack.train.loss import center_loss
+
+    bins, grid = 100, 4
+    # a box centred at (0.6, 0.3) of the crop: token column 2, row 1 (0-based) of the 4 x 4 grid
+    cx, cy = round(0.6 * (bins - 1)), round(0.3 * (bins - 1))
+    targets = torch.tensor([[cx, cy, 20, 20, bins]])
+    right = torch.full((1, grid * grid), -5.0)
+    right[0, 1 * grid + 2] = 5.0
+    wrong = torch.full((1, grid * grid), -5.0)
+    wrong[0, 3 * grid + 0] = 5.0
+    assert center_loss(right, targets, bins) < center_loss(wrong, targets, bins)
+    # the optimum is the Gaussian target itself: its loss equals its entropy, lower than any peak
+    scores = torch.zeros(1, grid * grid, requires_grad=True)
+    optimizer = torch.optim.SGD([scores], lr=5.0)
+    for _ in range(300):
+        optimizer.zero_grad()
+        loss = center_loss(scores, targets, bins)
+        loss.backward()
+        optimizer.step()
+    assert scores.detach().argmax().item() == 1 * grid + 2
+    assert loss.item() < center_loss(right, targets, bins).item()
+
+
+def test_center_head_step_and_checkpoint(tmp_path):
+    from seqtrack.config import DecoderConfig, EncoderConfig, ModelConfig, TrainConfig
+    from seqtrack.model import SeqTrack
+    from seqtrack.model.weights import load_model, save_safetensors
+    from seqtrack.train.optim import build_optimizer
+    from seqtrack.train.step import TrainStep, make_scaler
+
+    config = ModelConfig(encoder=EncoderConfig(embed_dim=32, depth=1, num_heads=2),
+                         decoder=DecoderConfig(hidden_dim=32, num_heads=2, dim_feedforward=32),
+                         template_size=32, search_size=64, bins=20, center_head=True)
+    torch.manual_seed(0)
+    model = SeqTrack(config)
+    batch = {"templates": torch.randn(2, 2, 3, 32, 32), "search": torch.randn(2, 3, 64, 64),
+             "seq_input": torch.tensor([[21, 5, 6, 7, 8], [21, 9, 9, 3, 3]]),
+             "seq_target": torch.tensor([[5, 6, 7, 8, 20], [9, 9, 3, 3, 20]])}
+    logits, center = model(batch["templates"], batch["search"], batch["seq_input"], return_center=True)
+    assert logits.shape == (2, 5, 22) and center.shape == (2, 16)
+    train = TrainConfig(center_loss_weight=1.0)
+    step = TrainStep(model, build_optimizer(model, train), make_scaler(torch.device("cpu"), "off"),
+                     SequenceLoss(20), "off", 1.0, torch.device("cpu"), 20, "xywh", center_loss_weight=1.0)
+    before = model.center_head.weight.detach().clone()
+    step(batch)
+    assert not torch.equal(before, model.center_head.weight)  # the head trains
+    path = tmp_path / "c.safetensors"
+    save_safetensors(model, path)
+    assert load_model(path).config.center_head  # and travels with the weights
+    plain = SeqTrack(ModelConfig(encoder=config.encoder, decoder=config.decoder, template_size=32,
+                                 search_size=64, bins=20))
+    assert not any("center_head" in k for k in plain.state_dict())  # off: official state dict
+    with pytest.raises(Exception, match="center"):
+        TrainStep(plain, build_optimizer(plain, train), make_scaler(torch.device("cpu"), "off"), SequenceLoss(20),
+                  "off", 1.0, torch.device("cpu"), 20, "xywh", center_loss_weight=1.0)

@@ -74,6 +74,8 @@ class SeqTrack(nn.Module):
         self.bottleneck = nn.Linear(config.encoder.embed_dim, hidden)
         self.decoder = SeqTrackDecoder(config.decoder, config.vocab_size, max_positions=NUM_COORDINATES + 1)
         self.vocab_embed = VocabHead(hidden, config.vocab_size)
+        # Training-only auxiliary (ModelConfig.center_head); Identity keeps the official state dict.
+        self.center_head = nn.Linear(config.encoder.embed_dim, 1) if config.center_head else nn.Identity()
         self._init_encoder()
         self._windows: dict[torch.device, torch.Tensor] = {}
 
@@ -102,7 +104,9 @@ class SeqTrack(nn.Module):
 
     def encode(self, templates, search: torch.Tensor) -> torch.Tensor:
         """Decoder memory ``(B, N_mem, d)``: the tokens chosen by ``feature_type``, through the bottleneck."""
-        tokens = self.forward_encoder(templates, search)
+        return self._memory(self.forward_encoder(templates, search))
+
+    def _memory(self, tokens: torch.Tensor) -> torch.Tensor:
         kind = self.config.feature_type
         if kind == "x":
             tokens = tokens[:, : self.config.num_search_tokens]
@@ -111,17 +115,25 @@ class SeqTrack(nn.Module):
         return self.bottleneck(tokens)
 
     # ------------------------------------------------------------------ decoder side
-    def forward(self, templates, search: torch.Tensor, sequence: torch.Tensor) -> torch.Tensor:
+    def forward(self, templates, search: torch.Tensor, sequence: torch.Tensor, return_center: bool = False):
         """Teacher-forced logits.
 
         Args:
             templates: ``(B, T, 3, H, W)`` or list; search: ``(B, 3, S, S)``.
             sequence: ``(B, L)`` int64 decoder input, ``[START, t1, ...]``, ``L <= 5``.
+            return_center: also return the auxiliary centre scores (needs ``config.center_head``).
         Returns:
-            ``(B, L, bins + 2)`` logits (before softmax); position i predicts token i + 1.
+            ``(B, L, bins + 2)`` logits (before softmax); position i predicts token i + 1. With
+            ``return_center``: ``(logits, center)``, ``center (B, Nx)`` one score per search token
+            (row-major over the ``S/p x S/p`` grid).
         """
-        memory = self.encode(templates, search)
-        return self.decode(memory, sequence)
+        tokens = self.forward_encoder(templates, search)
+        logits = self.decode(self._memory(tokens), sequence)
+        if not return_center:
+            return logits
+        if not self.config.center_head:
+            raise ValueError("return_center needs a model built with center_head=True")
+        return logits, self.center_head(tokens[:, : self.config.num_search_tokens]).squeeze(-1)
 
     def decode(self, memory: torch.Tensor, sequence: torch.Tensor) -> torch.Tensor:
         """Teacher-forced logits ``(B, L, bins + 2)`` from a memory ``(B, N_mem, d)``."""

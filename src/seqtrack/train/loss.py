@@ -10,6 +10,8 @@ Because every target sequence is ``[t1..t4, END]`` the denominator is the same f
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -68,6 +70,31 @@ class SequenceLoss(nn.Module):
         return self.ce_weight * (weights * per_target).sum() / weights.sum()
 
 
+def center_loss(center: torch.Tensor, targets: torch.Tensor, bins: int, seq_format: str = "xywh",
+                sigma: float = 0.75) -> torch.Tensor:
+    """Auxiliary loss of the centre head: soft cross-entropy over the search-token grid.
+
+    The target is a Gaussian (std ``sigma`` tokens) around the true box centre, so the token holding
+    the centre and its neighbours share the mass by distance.
+
+    Args:
+        center: ``(B, g * g)`` scores, row-major over the ``g x g`` search-token grid.
+        targets: ``(B, L >= 4)`` int64 coordinate tokens in ``seq_format`` (crop-normalised box).
+    Returns:
+        ``()`` float32 mean loss.
+    """
+    from seqtrack.tokens import tokens_to_box
+
+    grid = math.isqrt(center.shape[-1])
+    box = tokens_to_box(targets[:, :4], bins, seq_format).float()  # (B, 4) cxcywh in [0, 1]
+    centres = (torch.arange(grid, device=center.device, dtype=torch.float32) + 0.5) / grid  # (g,)
+    dy = (centres[None, :] - box[:, 1:2]) * grid  # (B, g), in tokens
+    dx = (centres[None, :] - box[:, 0:1]) * grid
+    log_q = -0.5 * ((dy[:, :, None] / sigma) ** 2 + (dx[:, None, :] / sigma) ** 2)  # (B, g, g)
+    q = torch.softmax(log_q.flatten(1), dim=-1)
+    return -(q * F.log_softmax(center.float(), dim=-1)).sum(dim=-1).mean()
+
+
 def soft_targets(labels: torch.Tensor, bins: int, sigma: float, vocab: int) -> torch.Tensor:
     """``(N, vocab)`` target distributions: a Gaussian over bins ``0..bins-1`` (std ``sigma`` bins,
     renormalised after truncation at the ends) for coordinate labels, one-hot for special tokens."""
@@ -103,4 +130,4 @@ def token_iou(logits: torch.Tensor, targets: torch.Tensor, bins: int, seq_format
         return inter / union.clamp(min=1e-12)
 
 
-__all__ = ["SequenceLoss", "class_weights", "soft_targets", "token_iou"]
+__all__ = ["SequenceLoss", "center_loss", "class_weights", "soft_targets", "token_iou"]

@@ -14,7 +14,7 @@ from torch import nn
 
 from seqtrack.config import AMP_MODES
 from seqtrack.errors import InputError
-from seqtrack.train.loss import SequenceLoss, token_iou
+from seqtrack.train.loss import SequenceLoss, center_loss, token_iou
 from seqtrack.train.optim import clip_gradients
 
 
@@ -64,15 +64,22 @@ class TrainStep:
         optimizer: the AdamW; scaler: `make_scaler` output.
         criterion: `SequenceLoss` (on the device); amp: ``off`` / ``fp16`` / ``bf16``.
         grad_clip_norm: max total L2 norm (≤ 0: no clipping); device: where batches go.
-        bins, seq_format: for the status IoU.
+        bins, seq_format: for the status IoU (and the centre loss).
+        center_loss_weight, center_sigma: the auxiliary centre loss (`center_loss`); used exactly when
+            the model has a centre head (weight 0 still runs the head, so DDP sees every parameter used).
     """
 
     def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
                  criterion: SequenceLoss, amp: str, grad_clip_norm: float, device: torch.device, bins: int,
-                 seq_format: str) -> None:
+                 seq_format: str, center_loss_weight: float = 0.0, center_sigma: float = 0.75) -> None:
         self.model, self.optimizer, self.scaler, self.criterion = model, optimizer, scaler, criterion
         self.amp, self.grad_clip_norm, self.device = amp, grad_clip_norm, device
         self.bins, self.seq_format = bins, seq_format
+        self.center_loss_weight, self.center_sigma = center_loss_weight, center_sigma
+        inner = model.module if hasattr(model, "module") else model
+        self.with_center = bool(getattr(getattr(inner, "config", None), "center_head", False))
+        if center_loss_weight > 0 and not self.with_center:
+            raise InputError("center_loss_weight > 0 needs a model with a centre head (model.center_head: true)")
         autocast_context(device, amp)  # validate the mode early
         self.params = [p for group in optimizer.param_groups for p in group["params"]]
 
@@ -85,8 +92,15 @@ class TrainStep:
     def __call__(self, batch: dict) -> StepResult:
         batch = self.to_device(batch)
         with autocast_context(self.device, self.amp):
-            logits = self.model(batch["templates"], batch["search"], batch["seq_input"])
+            if self.with_center:
+                logits, center = self.model(batch["templates"], batch["search"], batch["seq_input"],
+                                            return_center=True)
+            else:
+                logits = self.model(batch["templates"], batch["search"], batch["seq_input"])
         loss = self.criterion(logits, batch["seq_target"])  # float32 whatever the autocast dtype
+        if self.with_center:
+            loss = loss + self.center_loss_weight * center_loss(center, batch["seq_target"], self.bins,
+                                                                self.seq_format, self.center_sigma)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.unscale_(self.optimizer)  # clip the true gradients, not the scaled ones

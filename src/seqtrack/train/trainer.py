@@ -267,7 +267,8 @@ class Trainer:
         criterion = SequenceLoss(self.config.model.bins, train.special_token_weight, train.ce_weight,
                                  train.target_sigma).to(ctx.device)
         step_fn = TrainStep(net, self.optimizer, self.scaler, criterion, train.amp, train.grad_clip_norm, ctx.device,
-                            self.config.model.bins, self.config.model.seq_format)
+                            self.config.model.bins, self.config.model.seq_format,
+                            center_loss_weight=train.center_loss_weight, center_sigma=train.center_sigma)
 
         global_batch = train.batch_size * ctx.world_size
         steps_per_epoch = train.samples_per_epoch // global_batch
