@@ -6,8 +6,10 @@
 # Generates 30 test sequences x 120 frames from the *test* source images (never used in training)
 # with seed 1000, tracks them with the three trackers through `seqtrack eval` (one thread each), and
 # scores them with `seqtrack report --scoring ope` (AUC, P, P_norm) and the GOT-10k rules (AO, SR).
+# The demo model runs on one core while CSRT then KCF run on the other (about 5 minutes in all).
 # Writes benchmarks/results/demo_heldout/{report.md,report.json,plots/}. CSRT and KCF need the optional
-# extra: pip install 'seqtrack[baselines]' (opencv-contrib-python-headless).
+# extra: pip install 'seqtrack[baselines]' (opencv-contrib-python-headless), or a folder holding it
+# named by BASELINE_PYTHONPATH.
 set -euo pipefail
 WEIGHTS=${1:-assets/demo/seqtrack_demo.safetensors}
 DATA=${2:-data/synthetic_test}
@@ -17,9 +19,13 @@ BIN=${SEQTRACK_BIN:-.venv/bin}
 export OMP_NUM_THREADS=1
 
 "$BIN/python" -m seqtrack.data.synthetic "$DATA" --sequences 30 --frames 120 --size 240 320 --split test --seed 1000
-"$BIN/seqtrack" eval got10k_val --root "$DATA" --weights "$WEIGHTS" --results "$RUNS/demo" --no-progress
-"$BIN/seqtrack" eval got10k_val --root "$DATA" --tracker opencv-csrt --results "$RUNS/opencv-csrt" --no-progress
-"$BIN/seqtrack" eval got10k_val --root "$DATA" --tracker opencv-kcf --results "$RUNS/opencv-kcf" --no-progress
+"$BIN/seqtrack" eval got10k_val --root "$DATA" --weights "$WEIGHTS" --results "$RUNS/demo" --no-progress &
+demo_pid=$!
+for tracker in opencv-csrt opencv-kcf; do
+  PYTHONPATH="${BASELINE_PYTHONPATH:-}" "$BIN/seqtrack" eval got10k_val --root "$DATA" --tracker "$tracker" \
+    --results "$RUNS/$tracker" --no-progress
+done
+wait "$demo_pid"
 mkdir -p "$OUT"
 RUN_ARGS=("demo=$RUNS/demo" "opencv-csrt=$RUNS/opencv-csrt" "opencv-kcf=$RUNS/opencv-kcf")
 {
