@@ -1,0 +1,66 @@
+"""Single-step accuracy of a SeqTrack checkpoint: crop around the previous frame's *true* box, predict.
+
+    .venv/bin/python benchmarks/single_step_error.py WEIGHTS DATA_ROOT [--sequences 10] [--stride 4]
+
+DATA_ROOT is a GOT-10k-layout folder (e.g. generated with ``python -m seqtrack.data.synthetic``).
+Every ``stride``-th frame with a visible target: the tracker state is reset to the previous frame's
+ground truth, one frame is tracked, and the box is compared with this frame's ground truth. Separates
+localisation error from drift. Prints the mean IoU and median centre / size errors relative to the
+object size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from seqtrack.model.weights import load_model
+from seqtrack.tracking.tracker import Tracker
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    low, high = np.maximum(a[:2], b[:2]), np.minimum(a[:2] + a[2:], b[:2] + b[2:])
+    inter = float(np.prod(np.clip(high - low, 0, None)))
+    return inter / (float(np.prod(a[2:])) + float(np.prod(b[2:])) - inter)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("weights")
+    parser.add_argument("root", type=Path)
+    parser.add_argument("--sequences", type=int, default=10)
+    parser.add_argument("--stride", type=int, default=4)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    model = load_model(args.weights)
+    names = (args.root / "list.txt").read_text().split()[: args.sequences]
+    ious, errors = [], []  # errors: |dx|/w, |dy|/h, |log w ratio|, |log h ratio|
+    for name in names:
+        truth = np.loadtxt(args.root / name / "groundtruth.txt", delimiter=",", ndmin=2)
+        frames = sorted((args.root / name).glob("*.jpg"))
+        tracker = Tracker(model)
+        tracker.init(cv2.cvtColor(cv2.imread(str(frames[0])), cv2.COLOR_BGR2RGB), truth[0])
+        for i in range(1, len(frames), args.stride):
+            if truth[i - 1][2] <= 0 or truth[i][2] <= 0:
+                continue
+            tracker.state.targets[0].box = list(truth[i - 1])
+            box = np.asarray(tracker.track(cv2.cvtColor(cv2.imread(str(frames[i])), cv2.COLOR_BGR2RGB)).box)
+            gt = truth[i]
+            ious.append(_iou(box, gt))
+            errors.append([abs(box[0] + box[2] / 2 - gt[0] - gt[2] / 2) / gt[2],
+                           abs(box[1] + box[3] / 2 - gt[1] - gt[3] / 2) / gt[3],
+                           abs(np.log(box[2] / gt[2])), abs(np.log(box[3] / gt[3]))])
+    e = np.median(np.asarray(errors), axis=0)
+    print(f"{len(ious)} frames of {len(names)} sequences: mean IoU {np.mean(ious):.3f}, "
+          f"IoU > 0.5 {np.mean(np.asarray(ious) > 0.5):.2f}, IoU > 0.75 {np.mean(np.asarray(ious) > 0.75):.2f}")
+    print(f"median |dx|/w {e[0]:.3f}, |dy|/h {e[1]:.3f}, |log(w/w_true)| {e[2]:.3f}, |log(h/h_true)| {e[3]:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
