@@ -19,14 +19,9 @@ import cv2
 import numpy as np
 import torch
 
+from seqtrack.evaluate.metrics import iou_clipped
 from seqtrack.model.weights import load_model
 from seqtrack.tracking.tracker import Tracker
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    low, high = np.maximum(a[:2], b[:2]), np.minimum(a[:2] + a[2:], b[:2] + b[2:])
-    inter = float(np.prod(np.clip(high - low, 0, None)))
-    return inter / (float(np.prod(a[2:])) + float(np.prod(b[2:])) - inter)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
             tracker.state.targets[0].box = list(truth[i - 1])
             box = np.asarray(tracker.track(cv2.cvtColor(cv2.imread(str(frames[i])), cv2.COLOR_BGR2RGB)).box)
             gt = truth[i]
-            ious.append(_iou(box, gt))
+            ious.append(float(iou_clipped(box[None], gt[None])[0]))
             errors.append([abs(box[0] + box[2] / 2 - gt[0] - gt[2] / 2) / gt[2],
                            abs(box[1] + box[3] / 2 - gt[1] - gt[3] / 2) / gt[3],
                            abs(np.log(box[2] / gt[2])), abs(np.log(box[3] / gt[3]))])

@@ -4,6 +4,7 @@ import numpy as np
 
 from seqtrack.data.synthetic import generate_sequence
 from seqtrack.demo import DEMO_WEIGHTS, bikes_clip
+from seqtrack.evaluate.metrics import iou_clipped
 from seqtrack.model.weights import load_model
 from seqtrack.tracking.tracker import Tracker
 
@@ -28,13 +29,8 @@ def mean_iou_on_generated_sequence(model) -> float:
     sequence = generate_sequence(0, num_frames=30, size=(240, 320), split="test", seed=123)
     tracker = Tracker(model)
     tracker.init(sequence.frames[0], sequence.boxes[0])
-    ious = []
-    for frame, truth in zip(sequence.frames[1:], sequence.boxes[1:]):
-        box, truth = np.asarray(tracker.track(frame).box), np.asarray(truth, dtype=float)
-        low, high = np.maximum(box[:2], truth[:2]), np.minimum(box[:2] + box[2:], truth[:2] + truth[2:])
-        inter = np.prod(np.clip(high - low, 0, None))
-        ious.append(inter / (np.prod(box[2:]) + np.prod(truth[2:]) - inter))
-    return float(np.mean(ious))
+    boxes = [tracker.track(frame).box for frame in sequence.frames[1:]]
+    return float(np.mean(iou_clipped(np.asarray(boxes), np.asarray(sequence.boxes[1:]))))
 
 
 def test_demo_weights_are_the_trained_ones():
