@@ -47,3 +47,15 @@ def test_demo_weights_are_the_trained_ones():
 
 def test_demo_clip_is_installed():
     assert bikes_clip().is_file()
+
+
+def test_demo_stages_build_the_same_network():
+    # Stage 2 (configs/demo_finetune.yaml) starts from stage 1's weights with --init: same architecture.
+    from pathlib import Path
+
+    from seqtrack.config import load_yaml
+
+    configs = Path(__file__).resolve().parents[1] / "configs"
+    stage1, stage2 = load_yaml(configs / "demo.yaml"), load_yaml(configs / "demo_finetune.yaml")
+    assert stage1.model == stage2.model
+    assert stage2.train.search_scale_jitter < stage1.train.search_scale_jitter

@@ -62,3 +62,35 @@ def test_track_before_init():
 def test_bad_boxes(box, message):
     with pytest.raises(InputError, match=message):
         Tracker(FixedPredictor([0, 0, 0, 0])).init(FRAMES[0], box)
+
+
+def test_size_smoothing_blends_sizes_geometrically():
+    # Tokens that say "same centre, half the crop wide and high" (t128: crop factor 4).
+    bins = model_preset("t128").bins
+    middle = half = round((bins - 1) * 0.5)
+    box = [40, 30, 20, 16]
+    sizes = {}
+    for weight in (1.0, 0.5):
+        tracker = Tracker(FixedPredictor([middle, middle, half, half]), TrackerConfig(size_smoothing=weight))
+        tracker.init(FRAMES[0], box)
+        sizes[weight] = tracker.track(FRAMES[1]).box[2:]
+    predicted = 0.5 * 4 * (20 * 16) ** 0.5  # the search crop is square: side = 4 * sqrt(w * h)
+    assert sizes[1.0] == pytest.approx([predicted, predicted], rel=0.01)
+    assert sizes[0.5] == pytest.approx([(20 * predicted) ** 0.5, (16 * predicted) ** 0.5], rel=0.01)
+
+
+def test_hold_score_keeps_the_previous_box():
+    # FixedPredictor's confidences give score 10 (4 x 0.25 x 10).
+    box = [40, 30, 20, 16]
+    held = Tracker(FixedPredictor([0, 0, 400, 400]), TrackerConfig(hold_score=10.5))
+    held.init(FRAMES[0], box)
+    assert held.track(FRAMES[1]).box.tolist() == box
+    moved = Tracker(FixedPredictor([0, 0, 400, 400]), TrackerConfig(hold_score=9.5))
+    moved.init(FRAMES[0], box)
+    assert moved.track(FRAMES[1]).box.tolist() != box
+
+
+@pytest.mark.parametrize("field,value", [("size_smoothing", 0.0), ("size_smoothing", 1.5), ("hold_score", -1.0)])
+def test_bad_tracker_options(field, value):
+    with pytest.raises(InputError, match=field):
+        TrackerConfig(**{field: value})

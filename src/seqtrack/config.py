@@ -177,9 +177,18 @@ class TrackerConfig:
     update_interval: int = 9999
     update_threshold: float = 0.6
     clip_margin: float = 10.0
+    # Not in the official tracker (its behaviour is the default): weight of the predicted size against
+    # the previous one (geometric blend; 1 = take the prediction), and a confidence (0..40) below which
+    # the previous box is kept (0 = never).
+    size_smoothing: float = 1.0
+    hold_score: float = 0.0
     update_presets: dict[str, UpdatePolicy] = field(default_factory=lambda: dict(UPDATE_PRESETS))
 
     def __post_init__(self) -> None:
+        if not 0.0 < float(self.size_smoothing) <= 1.0:
+            raise InputError(f"size_smoothing must be in (0, 1] (1 = official), got {self.size_smoothing}")
+        if not 0.0 <= float(self.hold_score) <= 40.0:
+            raise InputError(f"hold_score must be in [0, 40] (0 = official), got {self.hold_score}")
         self.update_presets = {
             k: (UpdatePolicy(**v) if isinstance(v, dict) else v) for k, v in self.update_presets.items()
         }

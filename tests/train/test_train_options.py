@@ -74,3 +74,30 @@ def test_mae_initialisation(write_config, data_root, tmp_path):
     for key, value in expected.encoder.state_dict().items():
         assert torch.allclose(trained[f"encoder.{key}"], value, atol=1e-6), key
     assert torch.allclose(trained["encoder.body.blocks.0.attn.qkv.weight"], mae["blocks.0.attn.qkv.weight"], atol=1e-6)
+
+
+def test_init_from_trained_weights_then_refusals(write_config, data_root, tmp_path, capsys):
+    config_path = write_config(overrides={"train": {"samples_per_epoch": 2, "epochs": 1}})
+    config = load_yaml(config_path)
+    torch.manual_seed(123)  # not the run's seed: the initial weights must come from the file
+    source = SeqTrack(config.model)
+    from seqtrack.model.weights import save_safetensors
+
+    path = tmp_path / "stage1.safetensors"
+    save_safetensors(source, path)
+    out = tmp_path / "run"
+    assert main(["train", str(config_path), "--data-root", str(data_root), "--out", str(out), "--no-progress",
+                 "--init", str(path), "--lr", "1e-12"]) == 0
+    trained = load_file(out / "checkpoint_ep0001.safetensors")
+    for key, value in source.state_dict().items():
+        assert torch.allclose(trained[key], value, atol=1e-6), key
+
+    # A network of another shape is refused before the run folder is touched, naming the file and keys.
+    other = write_config("wide.yaml", overrides={"model": {"bins": 64}})
+    code = main(["train", str(other), "--data-root", str(data_root), "--out", str(tmp_path / "r2"), "--no-progress",
+                 "--init", str(path)])
+    message = capsys.readouterr().err
+    assert code != 0 and "stage1.safetensors" in message and "mis-shaped" in message
+    code = main(["train", str(config_path), "--data-root", str(data_root), "--out", str(tmp_path / "r3"),
+                 "--no-progress", "--init", str(tmp_path / "missing.safetensors")])
+    assert code != 0 and "missing.safetensors" in capsys.readouterr().err

@@ -208,6 +208,23 @@ def convert_checkpoint(source: str | Path, target: str | Path, config: ModelConf
     return model
 
 
+def load_weights_into(model: SeqTrack, path: str | Path) -> None:
+    """Copy every weight of a checkpoint into an existing ``model`` (fine-tuning from a trained network).
+
+    The file's tensors must fit ``model`` exactly (same keys and shapes); only the architecture must
+    agree, so training settings (crop factors, jitter, schedule) may differ from the file's.
+    Raises:
+        CheckpointError: unreadable file, or keys / shapes that do not fit (the message names them).
+    """
+    state_dict, _ = read_state_dict(path)
+    missing, unexpected, misshaped = _mismatch({k: tuple(v.shape) for k, v in state_dict.items()},
+                                                {k: tuple(v.shape) for k, v in model.state_dict().items()})
+    if missing or unexpected or misshaped:
+        raise CheckpointError(f"{path} does not fit model {model.config.name!r}: "
+                              + _describe(missing, unexpected, misshaped))
+    model.load_state_dict(state_dict, strict=True)
+
+
 def load_mae_encoder(model: SeqTrack, path: str | Path) -> None:
     """Initialise the encoder from an MAE pre-training file (``mae_pretrain_vit_base.pth`` / ``_large``).
 

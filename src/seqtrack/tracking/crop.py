@@ -166,17 +166,27 @@ def box_to_crop_normalized(
 
 def prediction_to_frame_box(
     values_cxcywh: np.ndarray, prev_xywh: Seq[float], search_size: int, resize_factor: float,
-    frame_hw: tuple[int, int], margin: float = 10,
+    frame_hw: tuple[int, int], margin: float = 10, size_weight: float = 1.0,
 ) -> list[float]:
     """The one place that rescales a prediction: normalised crop ``cxcywh`` → clipped ``xywh`` frame pixels.
 
-    ``tokens_to_crop_box`` → ``map_box_back`` → ``clip_box``, exactly as the official tracker.
+    ``tokens_to_crop_box`` → ``map_box_back`` → ``clip_box``, exactly as the official tracker when
+    ``size_weight`` is 1.
 
     Args:
         values_cxcywh: ``(4,)`` normalised ``cxcywh`` (token / (bins - 1)) in search-crop units.
         prev_xywh: the state the search crop was centred on (``xywh`` frame pixels).
         frame_hw: ``(H, W)`` of the current frame.
+        size_weight: in ``(0, 1]``; below 1 the new width and height are the geometric blend
+            ``prev ** (1 - size_weight) * predicted ** size_weight`` around the predicted centre
+            (damps frame-to-frame size noise, which otherwise compounds through the crop scale).
     """
     pred = tokens_to_crop_box(values_cxcywh, search_size, resize_factor)
     box = map_box_back(pred.tolist(), prev_xywh, search_size, resize_factor)
+    if size_weight != 1.0:
+        x, y, w, h = box
+        cx, cy = x + w / 2, y + h / 2
+        w = float(prev_xywh[2]) ** (1 - size_weight) * max(w, 1e-6) ** size_weight
+        h = float(prev_xywh[3]) ** (1 - size_weight) * max(h, 1e-6) ** size_weight
+        box = [cx - w / 2, cy - h / 2, w, h]
     return clip_box(box, frame_hw[0], frame_hw[1], margin)

@@ -202,9 +202,10 @@ class Tracker:
 
         results, refresh = [], []
         for i, target in enumerate(targets):
-            target.box = prediction_to_frame_box(values[i], target.box, model_config.search_size, factors[i],
-                                                 frame.shape[:2], config.clip_margin)
             score = SCORE_SCALE * float(probs_np[i].sum())
+            if score >= config.hold_score:
+                target.box = prediction_to_frame_box(values[i], target.box, model_config.search_size, factors[i],
+                                                     frame.shape[:2], config.clip_margin, config.size_smoothing)
             update = (model_config.num_templates > 1 and state.frame_index % config.update_interval == 0
                       and score > config.update_threshold)
             if update:

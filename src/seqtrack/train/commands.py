@@ -42,6 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        + ("got10k/train" if name == "got10k" else name) + ")")
     p.add_argument("--out", type=Path, required=True, help="run folder (checkpoints, resume file, metrics)")
     p.add_argument("--mae", type=Path, help="MAE pre-training file to initialise the encoder (mae_pretrain_vit_*.pth)")
+    p.add_argument("--init", type=Path, metavar="WEIGHTS",
+                   help="initialise the whole network from a weights file (fine-tuning; fresh runs only)")
     p.add_argument("--epochs", type=int, help="override train.epochs")
     p.add_argument("--batch-size", type=int, help="override train.batch_size (per process)")
     p.add_argument("--samples-per-epoch", type=int, help="override train.samples_per_epoch")
@@ -102,7 +104,7 @@ def run_train(args: argparse.Namespace) -> int:
     config = experiment_from_args(args)
     roots = DataRoots(root=args.data_root, lasot=args.lasot, got10k=args.got10k, coco=args.coco,
                       trackingnet=args.trackingnet, synthetic=args.synthetic)
-    options = TrainOptions(out=args.out, roots=roots, mae=args.mae, force=args.force, resume=args.resume,
+    options = TrainOptions(out=args.out, roots=roots, mae=args.mae, init=args.init, force=args.force, resume=args.resume,
                            device=args.device, checkpoint_every_steps=max(0, args.checkpoint_every_steps),
                            log_every=max(0, args.log_every), progress=not args.no_progress,
                            tensorboard=not args.no_tensorboard, deterministic=args.deterministic)

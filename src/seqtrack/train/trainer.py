@@ -55,6 +55,8 @@ class TrainOptions:
     Attributes:
         out: run folder. roots: where the datasets are (`DataRoots`).
         mae: MAE pre-training file to initialise the encoder from (fresh runs only).
+        init: weights file (ours or official) to initialise the whole network from (fresh runs only):
+            fine-tuning a trained model with a new recipe. Exclusive with ``mae``.
         force: discard a run already in ``out`` (finished or not) and start over.
         resume: continue an unfinished run found in ``out`` (default); False refuses one without ``force``.
         device: ``auto`` / ``cpu`` / ``cuda``.
@@ -70,6 +72,7 @@ class TrainOptions:
     out: Path
     roots: DataRoots = field(default_factory=DataRoots)
     mae: Path | None = None
+    init: Path | None = None
     force: bool = False
     resume: bool = True
     device: str = "auto"
@@ -186,7 +189,7 @@ class Trainer:
 
     def _build_model(self, state: ResumeState | None):
         from seqtrack.model.seqtrack import SeqTrack
-        from seqtrack.model.weights import load_mae_encoder
+        from seqtrack.model.weights import load_mae_encoder, load_weights_into
 
         train = self.config.train
         torch.manual_seed(train.seed)  # same initial weights on every rank and in every run
@@ -196,6 +199,9 @@ class Trainer:
         elif self.options.mae is not None:
             load_mae_encoder(model, self.options.mae)
             self._say(f"encoder initialised from {self.options.mae}")
+        elif self.options.init is not None:
+            load_weights_into(model, self.options.init)
+            self._say(f"network initialised from {self.options.init}")
         model.encoder.body.grad_checkpointing = bool(train.grad_checkpointing)
         return model.to(self.context.device).train()
 
@@ -209,6 +215,7 @@ class Trainer:
                             scheduler=self.scheduler.state_dict(), scaler=self.scaler.state_dict(), rng=rng,
                             world_size=self.context.world_size,
                             extra={"mae": str(self.options.mae) if self.options.mae else "",
+                                   "init": str(self.options.init) if self.options.init else "",
                                    "torch": str(torch.__version__)})
         save_resume(state, self.run.resume)
 
@@ -233,6 +240,10 @@ class Trainer:
         # Everything that can fail on user input is checked before the run folder is touched.
         if opts.mae is not None and not Path(opts.mae).is_file():
             raise InputError(f"MAE pre-training file not found: {opts.mae}")
+        if opts.init is not None and not Path(opts.init).is_file():
+            raise InputError(f"--init weights file not found: {opts.init}")
+        if opts.init is not None and opts.mae is not None:
+            raise InputError("--init and --mae both initialise the encoder; give one of them")
         dataset = self.dataset
         if dataset is None:
             dataset = build_training_dataset(self.config, opts.roots, train.seed)
