@@ -47,6 +47,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "uav, vot20 ... (default: default)")
     parser.add_argument("--update-interval", type=int, help="override the preset's update interval (frames)")
     parser.add_argument("--update-threshold", type=float, help="override the preset's confidence threshold")
+    parser.add_argument("--size-smoothing", type=float, default=1.0, metavar="A",
+                        help="weight of the predicted size against the previous one, in (0, 1] (1: official)")
+    parser.add_argument("--hold-score", type=float, default=0.0, metavar="S",
+                        help="keep the previous box when the confidence (0..40) is below S (0: official, never)")
     parser.add_argument("--start-frame", type=int, default=0, help="first frame to use (the init frame)")
     parser.add_argument("--max-frames", type=int, help="stop after this many frames")
     parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1, ...)")
@@ -85,6 +89,7 @@ def run_track(args: argparse.Namespace) -> int:
         raise InputError(f"--start-frame must be >= 0, got {args.start_frame}")
     if args.max_frames is not None and args.max_frames < 1:
         raise InputError(f"--max-frames must be >= 1, got {args.max_frames}")
+    TrackerConfig(size_smoothing=args.size_smoothing, hold_score=args.hold_score)  # bad values fail here
     boxes = _collect_boxes(args)
     multi = len(boxes) > 1
     source = open_source(args.source, start_frame=args.start_frame, max_frames=args.max_frames)
@@ -94,7 +99,8 @@ def run_track(args: argparse.Namespace) -> int:
                 validate_init_box(np.asarray(box, np.float64), source.frame_size,
                                   f"target {i + 1} box" if multi else "box")
         predictor = predictor_from_args(args, args.weights, device=args.device)
-        presets = TrackerConfig(update_presets=update_presets_for(predictor.config.name))
+        presets = TrackerConfig(update_presets=update_presets_for(predictor.config.name),
+                                size_smoothing=args.size_smoothing, hold_score=args.hold_score)
         tracker = Tracker(predictor, presets.with_updates(args.updates, args.update_interval, args.update_threshold))
         writer = BoxWriter(args.out, targets=len(boxes) if multi else None)
         video = None
