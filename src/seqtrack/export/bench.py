@@ -365,19 +365,30 @@ def _interleaved_main(case_path: str, result_path: str) -> int:
     return 0
 
 
-def run_interleaved_subprocess(case: InterleavedCase, workdir: Path, timeout_s: float = 1800.0) -> InterleavedResult:
-    case_path, result_path = workdir / "interleaved.json", workdir / "interleaved.result.json"
+def _run_worker(flag: str, case: dict, workdir: Path, stem: str, timeout_s: float,
+                env: dict | None = None) -> tuple[dict | None, str]:
+    """Run ``python -m seqtrack.export.bench FLAG case.json result.json`` in a fresh interpreter.
+
+    Returns ``(result dict, "")`` or ``(None, error)`` — a timeout, or the worker's last output line.
+    """
+    case_path, result_path = workdir / f"{stem}.json", workdir / f"{stem}.result.json"
     result_path.unlink(missing_ok=True)
-    case_path.write_text(json.dumps(dataclasses.asdict(case)))
-    command = [sys.executable, "-m", "seqtrack.export.bench", "--interleaved", str(case_path), str(result_path)]
+    case_path.write_text(json.dumps(case))
+    command = [sys.executable, "-m", "seqtrack.export.bench", flag, str(case_path), str(result_path)]
     try:
-        completed = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s)
+        completed = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, env=env)
     except subprocess.TimeoutExpired:
-        return InterleavedResult(case=case, error=f"timed out after {timeout_s:.0f} s")
+        return None, f"timed out after {timeout_s:.0f} s"
     if completed.returncode != 0 or not result_path.is_file():
         tail = (completed.stderr or completed.stdout).strip().splitlines()[-1:] or ["no output"]
-        return InterleavedResult(case=case, error=f"worker exited {completed.returncode}: {tail[0][:300]}")
-    data = json.loads(result_path.read_text())
+        return None, f"worker exited {completed.returncode}: {tail[0][:300]}"
+    return json.loads(result_path.read_text()), ""
+
+
+def run_interleaved_subprocess(case: InterleavedCase, workdir: Path, timeout_s: float = 1800.0) -> InterleavedResult:
+    data, error = _run_worker("--interleaved", dataclasses.asdict(case), workdir, "interleaved", timeout_s)
+    if data is None:
+        return InterleavedResult(case=case, error=error)
     return InterleavedResult(case=case, latencies_ms=data["latencies_ms"], labels=data["labels"], error=data["error"])
 
 
@@ -390,22 +401,12 @@ def _worker_main(case_path: str, result_path: str) -> int:
 
 def run_in_subprocess(case: BenchCase, workdir: Path, timeout_s: float = 1800.0) -> CaseResult:
     """Run a case in a fresh interpreter (clean peak RSS) and read its result back."""
-    case_path = workdir / "case.json"
-    result_path = workdir / "result.json"
-    result_path.unlink(missing_ok=True)
-    case_path.write_text(json.dumps(dataclasses.asdict(case)))
-    command = [sys.executable, "-m", "seqtrack.export.bench", "--worker", str(case_path), str(result_path)]
     env = dict(os.environ)
     if case.omp_passive:
         env["OMP_WAIT_POLICY"] = "PASSIVE"  # read by the OpenMP runtime at start-up only
-    try:
-        completed = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, env=env)
-    except subprocess.TimeoutExpired:
-        return CaseResult(case=case, error=f"timed out after {timeout_s:.0f} s")
-    if completed.returncode != 0 or not result_path.is_file():
-        tail = (completed.stderr or completed.stdout).strip().splitlines()[-1:] or ["no output"]
-        return CaseResult(case=case, error=f"worker exited {completed.returncode}: {tail[0][:300]}")
-    data = json.loads(result_path.read_text())
+    data, error = _run_worker("--worker", dataclasses.asdict(case), workdir, "case", timeout_s, env)
+    if data is None:
+        return CaseResult(case=case, error=error)
     data.pop("case")
     for key in ("label", "median_ms", "p90_ms", "fps", "gflops"):
         data.pop(key)

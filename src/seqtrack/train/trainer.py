@@ -273,8 +273,10 @@ class Trainer:
             from torch.nn.parallel import DistributedDataParallel
 
             # Every parameter gets a gradient in every SeqTrack variant, so no unused-parameter search.
+            # Buffers are not re-broadcast before each forward (official: broadcast_buffers=False); the
+            # one sync at construction is harmless because every rank builds the same initial weights.
             net = DistributedDataParallel(model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None,
-                                          broadcast_buffers=False)
+                                          forward_sync_buffers=False)
         criterion = SequenceLoss(self.config.model.bins, train.special_token_weight, train.ce_weight,
                                  train.target_sigma).to(ctx.device)
         step_fn = TrainStep(net, self.optimizer, self.scaler, criterion, train.amp, train.grad_clip_norm, ctx.device,
