@@ -83,3 +83,28 @@ def test_user_errors_are_one_line(write_config, data_root, tmp_path, capsys):
     assert "fp16 needs a CUDA device" in capsys.readouterr().err
     assert main(_args(tmp_path / "missing.yaml", data_root, tmp_path / "run4")) == 2
     assert "config file not found" in capsys.readouterr().err
+
+
+def test_resume_may_move_an_lr_drop_that_has_not_happened(write_config, data_root, tmp_path, capsys):
+    def recipe(name, epochs, drop, tracker=None):
+        return write_config(name, {"train": {"samples_per_epoch": 4, "epochs": epochs, "lr_drop_epoch": drop},
+                                   "tracker": tracker or {}})
+
+    def epochs_of(out):
+        return [(r["lr"], r["loss"]) for r in read_metrics(out / "metrics.jsonl") if r["kind"] == "epoch"]
+
+    out = tmp_path / "run"
+    assert main(_args(recipe("a.yaml", 1, 2), data_root, out)) == 0
+    (out / "finished.json").unlink()
+    # Epoch 1 done, no drop yet under 2 or 3: moving it to 3 gives the run a fresh start with drop 3 gives.
+    # (Tracker settings play no part in training: changing them does not block the resumption.)
+    assert main(_args(recipe("b.yaml", 4, 3, {"size_smoothing": 0.5}), data_root, out)) == 0
+    assert "lr drop moved" in capsys.readouterr().out
+    fresh = tmp_path / "fresh"
+    assert main(_args(recipe("c.yaml", 4, 3), data_root, fresh)) == 0
+    assert epochs_of(out) == epochs_of(fresh)
+    assert [lr for lr, _ in epochs_of(out)] == pytest.approx([5e-4, 5e-4, 5e-4, 5e-5])
+    # After a drop has happened it cannot be moved.
+    (out / "finished.json").unlink()
+    assert main(_args(recipe("d.yaml", 5, 5), data_root, out)) == 2
+    assert "train.lr_drop_epoch" in capsys.readouterr().err

@@ -181,7 +181,17 @@ class Trainer:
             distributed.barrier(self.context)
             return None
         state = load_resume(self.run.resume)
-        diffs = _config_differences(state.config, to_dict(self.config))
+        # The tracker block is not used by training: a run may be resumed whatever it says (a newer
+        # version of this package may also have added tracker fields since the run started).
+        stored = {k: v for k, v in state.config.items() if k != "tracker"}
+        diffs = _config_differences(stored, {k: v for k, v in to_dict(self.config).items() if k != "tracker"})
+        if "train.lr_drop_epoch" in diffs:
+            # Moving a drop that has not happened yet under either value gives exactly the run that the
+            # new config would give from scratch ("train longer before the drop"); anything else would not.
+            old_drop, new_drop = state.config["train"]["lr_drop_epoch"], self.config.train.lr_drop_epoch
+            if state.progress.epoch <= min(old_drop, new_drop):
+                diffs.remove("train.lr_drop_epoch")
+                self._say(f"lr drop moved from after epoch {old_drop} to after epoch {new_drop}")
         if diffs:
             raise InputError(f"the run in {self.run.path} was started with another config (differs in: "
                              f"{', '.join(diffs)}); pass --force to start over, or choose another --out")
@@ -258,6 +268,7 @@ class Trainer:
         if state is not None:
             self.optimizer.load_state_dict(state.optimizer)
             self.scheduler.load_state_dict(state.scheduler)
+            self.scheduler.step_size = train.lr_drop_epoch  # the state dict holds the stored one
             if state.scaler and self.scaler.is_enabled():
                 self.scaler.load_state_dict(state.scaler)
             progress = state.progress
