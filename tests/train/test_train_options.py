@@ -92,7 +92,7 @@ def test_init_from_trained_weights_then_refusals(write_config, data_root, tmp_pa
     for key, value in source.state_dict().items():
         assert torch.allclose(trained[key], value, atol=1e-6), key
 
-    # A network of another shape is refused before the run folder is touched, naming the file and keys.
+    # A network of another shape is refused with one line naming the file and the keys that do not fit.
     other = write_config("wide.yaml", overrides={"model": {"bins": 64}})
     code = main(["train", str(other), "--data-root", str(data_root), "--out", str(tmp_path / "r2"), "--no-progress",
                  "--init", str(path)])

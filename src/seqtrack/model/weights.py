@@ -157,6 +157,13 @@ def _describe(missing, unexpected, misshaped, limit: int = 5) -> str:
     return "; ".join(parts)
 
 
+def _check_fit(state_dict: Mapping[str, torch.Tensor], expected: dict[str, tuple[int, ...]], name: str,
+               path: str | Path) -> None:
+    missing, unexpected, misshaped = _mismatch({k: tuple(v.shape) for k, v in state_dict.items()}, expected)
+    if missing or unexpected or misshaped:
+        raise CheckpointError(f"{path} does not fit model {name!r}: " + _describe(missing, unexpected, misshaped))
+
+
 # ---------------------------------------------------------------------------------------------- public
 def load_model(path: str | Path, device: str | torch.device = "cpu",
                config: ModelConfig | str | None = None, dtype: torch.dtype | None = None) -> SeqTrack:
@@ -176,11 +183,7 @@ def load_model(path: str | Path, device: str | torch.device = "cpu",
     if isinstance(config, str):
         config = model_preset(config)
     config = config or stored_config or infer_config(state_dict, path)
-    missing, unexpected, misshaped = _mismatch({k: tuple(v.shape) for k, v in state_dict.items()},
-                                                expected_shapes(config))
-    if missing or unexpected or misshaped:
-        raise CheckpointError(f"{path} does not fit model {config.name!r}: "
-                              + _describe(missing, unexpected, misshaped))
+    _check_fit(state_dict, expected_shapes(config), config.name, path)
     model = SeqTrack(config)
     model.load_state_dict(state_dict, strict=True)
     model = model.to(device=device)
@@ -217,11 +220,7 @@ def load_weights_into(model: SeqTrack, path: str | Path) -> None:
         CheckpointError: unreadable file, or keys / shapes that do not fit (the message names them).
     """
     state_dict, _ = read_state_dict(path)
-    missing, unexpected, misshaped = _mismatch({k: tuple(v.shape) for k, v in state_dict.items()},
-                                                {k: tuple(v.shape) for k, v in model.state_dict().items()})
-    if missing or unexpected or misshaped:
-        raise CheckpointError(f"{path} does not fit model {model.config.name!r}: "
-                              + _describe(missing, unexpected, misshaped))
+    _check_fit(state_dict, {k: tuple(v.shape) for k, v in model.state_dict().items()}, model.config.name, path)
     model.load_state_dict(state_dict, strict=True)
 
 
