@@ -15,10 +15,11 @@ import argparse
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
+from seqtrack.data.images import read_rgb
+from seqtrack.evaluate.benchmarks import get_benchmark
 from seqtrack.evaluate.metrics import iou_clipped
 from seqtrack.model.weights import load_model
 from seqtrack.tracking.tracker import Tracker
@@ -33,25 +34,24 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     model = load_model(args.weights)
-    names = (args.root / "list.txt").read_text().split()[: args.sequences]
+    sequences = get_benchmark("got10k_val", args.root).sequences()[: args.sequences]
     ious, errors = [], []  # errors: |dx|/w, |dy|/h, |log w ratio|, |log h ratio|
-    for name in names:
-        truth = np.loadtxt(args.root / name / "groundtruth.txt", delimiter=",", ndmin=2)
-        frames = sorted((args.root / name).glob("*.jpg"))
+    for seq in sequences:
+        truth, frames = seq.boxes, seq.frames
         tracker = Tracker(model)
-        tracker.init(cv2.cvtColor(cv2.imread(str(frames[0])), cv2.COLOR_BGR2RGB), truth[0])
+        tracker.init(read_rgb(frames[0]), truth[0])
         for i in range(1, len(frames), args.stride):
-            if truth[i - 1][2] <= 0 or truth[i][2] <= 0:
+            if not truth[i - 1][2] > 0 or not truth[i][2] > 0:  # absent (0 or NaN) target
                 continue
             tracker.state.targets[0].box = list(truth[i - 1])
-            box = np.asarray(tracker.track(cv2.cvtColor(cv2.imread(str(frames[i])), cv2.COLOR_BGR2RGB)).box)
+            box = np.asarray(tracker.track(read_rgb(frames[i])).box)
             gt = truth[i]
             ious.append(float(iou_clipped(box[None], gt[None])[0]))
             errors.append([abs(box[0] + box[2] / 2 - gt[0] - gt[2] / 2) / gt[2],
                            abs(box[1] + box[3] / 2 - gt[1] - gt[3] / 2) / gt[3],
                            abs(np.log(box[2] / gt[2])), abs(np.log(box[3] / gt[3]))])
     e = np.median(np.asarray(errors), axis=0)
-    print(f"{len(ious)} frames of {len(names)} sequences: mean IoU {np.mean(ious):.3f}, "
+    print(f"{len(ious)} frames of {len(sequences)} sequences: mean IoU {np.mean(ious):.3f}, "
           f"IoU > 0.5 {np.mean(np.asarray(ious) > 0.5):.2f}, IoU > 0.75 {np.mean(np.asarray(ious) > 0.75):.2f}")
     print(f"median |dx|/w {e[0]:.3f}, |dy|/h {e[1]:.3f}, |log(w/w_true)| {e[2]:.3f}, |log(h/h_true)| {e[3]:.3f}")
     return 0

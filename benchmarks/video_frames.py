@@ -16,7 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("video")
     parser.add_argument("frames", help="comma-separated 0-based frame indices of the video")
-    parser.add_argument("out", help="PNG to write")
+    parser.add_argument("out", help="image file to write (.png, .jpg)")
     parser.add_argument("--width", type=int, default=320, help="width of each tile in pixels")
     parser.add_argument("--columns", type=int, default=4)
     args = parser.parse_args(argv)

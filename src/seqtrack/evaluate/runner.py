@@ -26,10 +26,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
+from seqtrack.data.images import read_rgb
 from seqtrack.data.sequence import Sequence
 from seqtrack.errors import DatasetError, SeqTrackError
 from seqtrack.evaluate.benchmarks.base import LAYOUT_PYTRACKING, Benchmark
@@ -85,14 +85,6 @@ class RunSummary:
         return not self.failed
 
 
-def read_frame(path: Path) -> np.ndarray:
-    """``(H, W, 3)`` uint8 RGB image at ``path``; `DatasetError` naming the file when unreadable."""
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise DatasetError(f"cannot read frame: expected an image at {path}")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-
-
 def track_sequence(
     tracker: TrackerLike,
     seq: Sequence,
@@ -115,7 +107,7 @@ def track_sequence(
     times = np.empty(count)
     scores = np.full(count, np.nan)
     for index, frame_path in enumerate(seq.frames):
-        frame = read_frame(frame_path)
+        frame = read_rgb(frame_path)
         start = time.perf_counter()
         if index == 0:
             tracker.init(frame, init_box.copy())
