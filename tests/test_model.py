@@ -60,6 +60,31 @@ def test_cached_generate_equals_full_recomputation(pre_norm):
             sequence = torch.cat([sequence, index[:, None]], dim=1)
 
 
+def test_window_power(small_model):
+    """window=True is power 1, False is power 0, and power p multiplies the centre steps by hann**p."""
+    templates, search = _random_inputs(small_model.config, 3)
+    on = small_model.generate(templates, search, window=True)
+    off = small_model.generate(templates, search, window=False)
+    for power, expected in ((1.0, on), (0.0, off)):
+        got = small_model.generate(templates, search, window=power)
+        assert torch.equal(got[0], expected[0]) and torch.equal(got[1], expected[1])
+    strong = small_model.generate(templates, search, window=3.0)
+    with torch.no_grad():
+        memory = small_model.encode(templates, search)
+        sequence = torch.full((3, 1), small_model.config.bins + 1)
+        window = small_model.hann_window(torch.device("cpu")) ** 3
+        for step in range(4):
+            p = small_model.decode(memory, sequence)[:, -1].softmax(-1)[:, : small_model.config.bins].double()
+            if step < 2:
+                p = p * window
+            value, index = p.max(-1)
+            assert torch.equal(index, strong[0][:, step])
+            torch.testing.assert_close(value, strong[1][:, step], rtol=1e-5, atol=1e-7)
+            sequence = torch.cat([sequence, index[:, None]], dim=1)
+    with pytest.raises(ValueError, match="window power"):
+        small_model.generate(templates, search, window=-1.0)
+
+
 def test_batch_of_three_equals_single_runs(small_model):
     templates, search = _random_inputs(small_model.config, 3, seed=2)
     tokens, probs = small_model.generate(templates, search)

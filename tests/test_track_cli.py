@@ -93,7 +93,7 @@ def _run_error(capsys, argv):
 
 
 @pytest.mark.parametrize("case", ["missing", "unsupported", "empty-folder", "zero-width", "nan", "outside",
-                                  "no-box", "not-seqtrack", "size-smoothing"])
+                                  "no-box", "not-seqtrack", "size-smoothing", "window-power"])
 def test_bad_input(tmp_path, data, weights, capsys, case):
     clip = tmp_path / "clip.avi"
     _write_video(clip, data["frames"][:3])
@@ -113,11 +113,13 @@ def test_bad_input(tmp_path, data, weights, capsys, case):
         "no-box": [str(clip), "-w", str(weights)],
         "not-seqtrack": [str(clip), "-w", str(tmp_path / "resnet.pth"), "--box", good],
         "size-smoothing": [str(clip), "-w", str(weights), "--box", good, "--size-smoothing", "0"],
+        "window-power": [str(clip), "-w", str(weights), "--box", good, "--window-power", "-1"],
     }[case]
     expected = {
         "missing": "nope.mp4", "unsupported": ".xyz", "empty-folder": "empty", "zero-width": "positive width",
         "nan": "non-finite", "outside": "outside the first frame", "no-box": "--box",
         "not-seqtrack": "not a SeqTrack checkpoint", "size-smoothing": "size_smoothing must be in (0, 1]",
+        "window-power": "window_power must be in (0, 16]",
     }[case]
     status, err = _run_error(capsys, ["track", *argv, "--out", str(tmp_path / "o.txt"), "-q"])
     assert status == 2, err

@@ -90,7 +90,8 @@ def test_hold_score_keeps_the_previous_box():
     assert moved.track(FRAMES[1]).box.tolist() != box
 
 
-@pytest.mark.parametrize("field,value", [("size_smoothing", 0.0), ("size_smoothing", 1.5), ("hold_score", -1.0)])
+@pytest.mark.parametrize("field,value", [("size_smoothing", 0.0), ("size_smoothing", 1.5), ("hold_score", -1.0),
+                                         ("window_power", 0.0), ("window_power", 20.0)])
 def test_bad_tracker_options(field, value):
     with pytest.raises(InputError, match=field):
         TrackerConfig(**{field: value})

@@ -182,6 +182,9 @@ class TrackerConfig:
     # the previous box is kept (0 = never).
     size_smoothing: float = 1.0
     hold_score: float = 0.0
+    # Power of the Hann window on the centre tokens (1 = official; larger = stronger pull towards the
+    # previous position, against look-alikes; used only while `window` is on).
+    window_power: float = 1.0
     update_presets: dict[str, UpdatePolicy] = field(default_factory=lambda: dict(UPDATE_PRESETS))
 
     def __post_init__(self) -> None:
@@ -189,6 +192,8 @@ class TrackerConfig:
             raise InputError(f"size_smoothing must be in (0, 1] (1 = official), got {self.size_smoothing}")
         if not 0.0 <= float(self.hold_score) <= 40.0:
             raise InputError(f"hold_score must be in [0, 40] (0 = official), got {self.hold_score}")
+        if not 0.0 < float(self.window_power) <= 16.0:
+            raise InputError(f"window_power must be in (0, 16] (1 = official), got {self.window_power}")
         self.update_presets = {
             k: (UpdatePolicy(**v) if isinstance(v, dict) else v) for k, v in self.update_presets.items()
         }

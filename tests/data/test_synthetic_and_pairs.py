@@ -8,6 +8,7 @@ import torch
 
 from seqtrack.data import got10k
 from seqtrack.data.pair_dataset import PairDataset
+from seqtrack.data.procedural import dead_leaves_image
 from seqtrack.data.processing import ProcessingConfig
 from seqtrack.data.sampler import SamplerConfig
 from seqtrack.data.synthetic import (
@@ -39,6 +40,20 @@ def test_source_splits_disjoint():
     assert not set(SOURCE_SPLITS["train"]) & set(SOURCE_SPLITS["test"])
     meta = generate_sequence(0, 2, SIZE, "test").meta
     assert meta["target_source"] in SOURCE_SPLITS["test"] and meta["background_source"] in SOURCE_SPLITS["test"]
+
+
+def test_procedural_sources():
+    a, b = dead_leaves_image(7, (60, 80)), dead_leaves_image(7, (60, 80))
+    assert a.shape == (60, 80, 3) and a.dtype == np.uint8 and np.array_equal(a, b)
+    assert not np.array_equal(a, dead_leaves_image(8, (60, 80)))
+    assert a.std() > 5  # a collage, not a flat canvas
+    # "mixed" draws fresh collages (leaves-<k>) and the training photographs; "val" is in neither train nor test
+    drawn = [generate_sequence(i, 1, SIZE, "mixed", seed=3).meta["background_source"] for i in range(12)]
+    assert any(name.startswith("leaves-") for name in drawn)
+    assert any(name in SOURCE_SPLITS["train"] for name in drawn)
+    assert all(name.startswith("leaves-") or name in SOURCE_SPLITS["train"] for name in drawn)
+    assert not set(SOURCE_SPLITS["val"]) & (set(SOURCE_SPLITS["train"]) | set(SOURCE_SPLITS["test"]))
+    assert generate_sequence(0, 2, SIZE, "val").meta["target_source"] in SOURCE_SPLITS["val"]
 
 
 def test_ground_truth_is_consistent():

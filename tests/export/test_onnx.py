@@ -95,6 +95,8 @@ def test_static_batch_rejects_other_counts(tmp_path, golden_model, golden_model_
     templates, search = _golden_inputs(golden_model_data)
     with pytest.raises(ExportError, match="exported for batch 2"):
         predictor.generate(templates, search)
+    with pytest.raises(ExportError, match="window power 2 needs the torch backend"):
+        predictor.generate(templates.expand(2, -1, -1, -1, -1), search.expand(2, -1, -1, -1), window=2.0)
     tokens, _ = predictor.generate(templates.expand(2, -1, -1, -1, -1), search.expand(2, -1, -1, -1))
     assert tokens.tolist() == [golden_model_data["generated_tokens_window"][0].tolist()] * 2
 

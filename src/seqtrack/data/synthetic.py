@@ -40,6 +40,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from seqtrack.data import procedural
 from seqtrack.data.got10k import Got10kTrain
 from seqtrack.errors import DatasetError
 
@@ -61,13 +62,26 @@ SKIMAGE_FILES: dict[str, str] = {
     "gravel": "gravel.png",
     "cell": "cell.png",
     "colorwheel": "color.png",
+    "clock_motion": "clock_motion.png",
+    "logo": "logo.png",
+    "text": "text.png",
+    "page": "page.png",
 }
+
+# A source entry that draws a fresh procedural dead-leaves collage (`seqtrack.data.procedural`) each time
+# it is picked, seeded from the sequence's random stream: unlimited look-alike-rich textures.
+PROCEDURAL = "leaves-*"
 
 # Disjoint source images per split (motorcycle_right is left out: it is motorcycle_left's stereo twin).
 # To use other images, add a split: ``SOURCE_SPLITS["mine"] = ("coffee", "brick")`` (names of SKIMAGE_FILES).
 SOURCE_SPLITS: dict[str, tuple[str, ...]] = {
     "train": ("astronaut", "chelsea", "coffee", "rocket", "motorcycle_left", "brick", "grass", "moon"),
     "test": ("retina", "hubble_deep_field", "immunohistochemistry", "camera", "coins", "gravel", "cell", "colorwheel"),
+    # For model selection: images in neither train nor test.
+    "val": ("clock_motion", "logo", "text", "page"),
+    # The train photographs, and in half the draws a procedural collage (the demo model's stage 3).
+    "mixed": ("astronaut", "chelsea", "coffee", "rocket", "motorcycle_left", "brick", "grass", "moon")
+    + (PROCEDURAL,) * 8,
 }
 
 
@@ -127,9 +141,31 @@ class SyntheticSequence:
 
 
 # ----------------------------------------------------------------------------- sources and sprites
-@lru_cache(maxsize=None)
+def _draw_source(rng: np.random.Generator, sources: tuple[str, ...]) -> str:
+    """Pick a source image name; `PROCEDURAL` becomes ``leaves-<k>`` with ``k`` from ``rng``."""
+    name = sources[int(rng.integers(len(sources)))]
+    if name == PROCEDURAL:
+        name = f"{procedural.PREFIX}{int(rng.integers(1_000_000))}"
+    return name
+
+
+@lru_cache(maxsize=16)
+def _procedural_source(name: str) -> np.ndarray:
+    image = procedural.dead_leaves_image(int(name[len(procedural.PREFIX):]))
+    image.setflags(write=False)
+    return image
+
+
 def load_source_image(name: str) -> np.ndarray:
-    """A scikit-image photograph as ``(H, W, 3)`` uint8 RGB (grey images replicated). Cached, read-only."""
+    """A source image as ``(H, W, 3)`` uint8 RGB, read-only: a scikit-image photograph (grey images
+    replicated) or ``leaves-<k>``, procedural collage ``k``. Photographs stay cached; collages, the last 16."""
+    if name.startswith(procedural.PREFIX) and name[len(procedural.PREFIX):].isdigit():
+        return _procedural_source(name)
+    return _photograph(name)
+
+
+@lru_cache(maxsize=None)
+def _photograph(name: str) -> np.ndarray:
     if name not in SKIMAGE_FILES:
         raise ValueError(f"unknown source image {name!r}; known: {', '.join(SKIMAGE_FILES)}")
     path = resources.files("skimage.data").joinpath(SKIMAGE_FILES[name])
@@ -430,7 +466,7 @@ def generate_sequence(index: int, num_frames: int = 100, size: tuple[int, int] =
     centre = np.array([(width - 1) / 2, (height - 1) / 2])
 
     # Background: a real photograph scaled so that the camera can pan over it.
-    bg_name = sources[int(rng.integers(len(sources)))]
+    bg_name = _draw_source(rng, sources)
     bg_src = _tinted(load_source_image(bg_name), rng)
     # About twice the frame: enough room to pan without upscaling small photographs into mush; the
     # camera may look past the edge, where the photograph is mirrored (BORDER_REFLECT_101).
@@ -439,7 +475,7 @@ def generate_sequence(index: int, num_frames: int = 100, size: tuple[int, int] =
     world = np.array([background.shape[1], background.shape[0]], dtype=np.float64)
 
     # Target appearance: a cut-out of another photograph.
-    obj_name = sources[int(rng.integers(len(sources)))]
+    obj_name = _draw_source(rng, sources)
     obj_src = _tinted(load_source_image(obj_name), rng)
     kind = SHAPE_KINDS[int(rng.integers(len(SHAPE_KINDS)))]
     aspect = math.exp(rng.uniform(-0.8, 0.8))
@@ -514,7 +550,7 @@ def generate_sequence(index: int, num_frames: int = 100, size: tuple[int, int] =
 
     # Occluders from other photographs: one crossing in front of the target, one static pillar.
     if n >= 20 and rng.random() < config.occluder_prob:
-        other = _tinted(load_source_image(sources[int(rng.integers(len(sources)))]), rng)
+        other = _tinted(load_source_image(_draw_source(rng, sources)), rng)
         sprite = cut_sprite(rng, other, SHAPE_KINDS[int(rng.integers(3))], sprite_side, math.exp(rng.uniform(-0.7, 0.7)))
         ls = log_s0 + rng.uniform(-0.1, 0.5)
         r = sprite.radius * math.exp(ls)
@@ -532,7 +568,7 @@ def generate_sequence(index: int, num_frames: int = 100, size: tuple[int, int] =
                 break
             o_speed *= 1.5
     if n >= 20 and rng.random() < config.occluder_prob:
-        other = _tinted(load_source_image(sources[int(rng.integers(len(sources)))]), rng)
+        other = _tinted(load_source_image(_draw_source(rng, sources)), rng)
         sprite = cut_sprite(rng, other, "polygon", sprite_side, math.exp(rng.uniform(-2.0, -1.2)))
         ls = log_s0 + rng.uniform(0.2, 0.8)
         r = sprite.radius * math.exp(ls)
@@ -747,8 +783,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", choices=sorted(SOURCE_SPLITS), default="train")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--max-distractors", type=int, default=SyntheticConfig.max_distractors,
+                        help="up to this many look-alikes per sequence (default %(default)s)")
     args = parser.parse_args(argv)
-    write_dataset(args.root, args.sequences, args.frames, tuple(args.size), args.split, args.seed,
+    if args.max_distractors < 0:
+        parser.error(f"--max-distractors must be >= 0, got {args.max_distractors}")
+    config = SyntheticConfig(max_distractors=args.max_distractors)
+    write_dataset(args.root, args.sequences, args.frames, tuple(args.size), args.split, args.seed, config=config,
                   workers=args.workers, progress=True)
     return 0
 

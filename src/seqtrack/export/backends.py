@@ -100,7 +100,7 @@ class TorchPredictor:
         return torch.autocast(self.device.type, dtype=self.autocast_dtype)
 
     @torch.inference_mode()
-    def generate(self, templates, search: torch.Tensor, window: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    def generate(self, templates, search: torch.Tensor, window: bool | float = True) -> tuple[torch.Tensor, torch.Tensor]:
         """Same contract as `SeqTrack.generate`."""
         with self._context():
             memory = self._encode(templates, search)

@@ -402,14 +402,18 @@ class OnnxPredictor:
         shape = self.session.get_inputs()[1].shape[0]
         self.fixed_batch = shape if isinstance(shape, int) else None
 
-    def generate(self, templates, search: torch.Tensor, window: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
-        """Same contract as `SeqTrack.generate`.
+    def generate(self, templates, search: torch.Tensor, window: bool | float = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """Same contract as `SeqTrack.generate`, except that the exported graph applies the window as is or
+        not at all: a window power other than 0 or 1 raises `ExportError`.
 
         Args:
             templates: ``(B, T, 3, H, W)`` (or a list of T ``(B, 3, H, W)``); search: ``(B, 3, S, S)``.
         Returns:
             ``tokens (B, 4)`` int64 and ``probs (B, 4)`` float64 torch tensors (CPU).
         """
+        if float(window) not in (0.0, 1.0):
+            raise ExportError(f"{self.path}: an exported graph applies the Hann window as is or not at all; "
+                              f"window power {float(window):g} needs the torch backend")
         templates = stack_templates(templates)
         batch = search.shape[0]
         if self.fixed_batch is not None and batch != self.fixed_batch:

@@ -150,7 +150,7 @@ class SeqTrack(nn.Module):
         return window
 
     @torch.inference_mode()
-    def generate(self, templates, search: torch.Tensor, window: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    def generate(self, templates, search: torch.Tensor, window: bool | float = True) -> tuple[torch.Tensor, torch.Tensor]:
         """Greedy read-out of the four box tokens, with a KV cache.
 
         Each step: softmax over all ``bins + 2`` logits (float32), keep the ``bins`` coordinate entries,
@@ -159,6 +159,8 @@ class SeqTrack(nn.Module):
 
         Args:
             templates: ``(B, T, 3, H, W)`` or list; search: ``(B, 3, S, S)``; normalised crops.
+            window: True / False (official), or a power ``p > 0`` of the Hann window (``True`` = 1): a
+                larger ``p`` trusts the previous position more (our option, `TrackerConfig.window_power`).
         Returns:
             ``tokens (B, 4)`` int64 in the order of ``config.seq_format`` (``(cx, cy, w, h)`` by default),
             ``probs (B, 4)`` float64: the chosen tokens' (windowed) probabilities.
@@ -166,19 +168,23 @@ class SeqTrack(nn.Module):
         memory = self.encode(templates, search)
         return self.generate_from_memory(memory, window=window)
 
-    def generate_from_memory(self, memory: torch.Tensor, window: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    def generate_from_memory(self, memory: torch.Tensor, window: bool | float = True) -> tuple[torch.Tensor, torch.Tensor]:
         """`generate` after the encoder: ``memory (B, N_mem, d)`` → ``(tokens (B, 4), probs (B, 4))``."""
         bins = self.config.bins
+        power = float(window)
+        if power < 0:
+            raise ValueError(f"window power must be >= 0 (0 = no window), got {window}")
         batch = memory.shape[0]
         cache = self.decoder.start(memory, self.pos_embed[:, : memory.shape[1]])
-        centre_steps = window_steps(self.config.seq_format) if window else ()
+        centre_steps = window_steps(self.config.seq_format) if power > 0 else ()
         token = torch.full((batch, 1), start_token(bins), dtype=torch.long, device=memory.device)
         tokens, probs = [], []
         for step in range(NUM_COORDINATES):
             state = self.decoder.step(token, cache)[:, -1]  # (B, d)
             p = self.vocab_embed(state).float().softmax(dim=-1)[:, :bins]
             if step in centre_steps:
-                p = p.double() * self.hann_window(p.device)
+                hann = self.hann_window(p.device)
+                p = p.double() * (hann if power == 1.0 else hann**power)
             value, index = p.max(dim=-1)
             tokens.append(index)
             probs.append(value.double())

@@ -51,6 +51,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="weight of the predicted size against the previous one, in (0, 1] (1: official)")
     parser.add_argument("--hold-score", type=float, default=0.0, metavar="S",
                         help="keep the previous box when the confidence (0..40) is below S (0: official, never)")
+    parser.add_argument("--window-power", type=float, default=1.0, metavar="P",
+                        help="power of the Hann window on the centre tokens (1: official; larger: stronger pull "
+                             "towards the previous position)")
     parser.add_argument("--start-frame", type=int, default=0, help="first frame to use (the init frame)")
     parser.add_argument("--max-frames", type=int, help="stop after this many frames")
     parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1, ...)")
@@ -89,7 +92,8 @@ def run_track(args: argparse.Namespace) -> int:
         raise InputError(f"--start-frame must be >= 0, got {args.start_frame}")
     if args.max_frames is not None and args.max_frames < 1:
         raise InputError(f"--max-frames must be >= 1, got {args.max_frames}")
-    TrackerConfig(size_smoothing=args.size_smoothing, hold_score=args.hold_score)  # bad values fail here
+    TrackerConfig(size_smoothing=args.size_smoothing, hold_score=args.hold_score,
+                  window_power=args.window_power)  # bad values fail here
     boxes = _collect_boxes(args)
     multi = len(boxes) > 1
     source = open_source(args.source, start_frame=args.start_frame, max_frames=args.max_frames)
@@ -100,7 +104,8 @@ def run_track(args: argparse.Namespace) -> int:
                                   f"target {i + 1} box" if multi else "box")
         predictor = predictor_from_args(args, args.weights, device=args.device)
         presets = TrackerConfig(update_presets=update_presets_for(predictor.config.name),
-                                size_smoothing=args.size_smoothing, hold_score=args.hold_score)
+                                size_smoothing=args.size_smoothing, hold_score=args.hold_score,
+                                window_power=args.window_power)
         tracker = Tracker(predictor, presets.with_updates(args.updates, args.update_interval, args.update_threshold))
         writer = BoxWriter(args.out, targets=len(boxes) if multi else None)
         video = None

@@ -196,7 +196,8 @@ class Tracker:
         search, factors = self._crops(frame, [t.box for t in targets], config.search_factor,
                                       model_config.search_size)
         templates = torch.stack([t.templates for t in targets])  # (B, T, 3, Ht, Wt)
-        tokens, probs = self.model.generate(templates, search, window=config.window)
+        window = float(config.window_power) if config.window else False
+        tokens, probs = self.model.generate(templates, search, window=window)
         values = tokens_to_box(tokens, model_config.bins, model_config.seq_format).cpu().numpy()
         tokens_np, probs_np = tokens.cpu().numpy(), probs.cpu().numpy()
 
