@@ -90,8 +90,31 @@ def test_hold_score_keeps_the_previous_box():
     assert moved.track(FRAMES[1]).box.tolist() != box
 
 
+def test_lost_target_widens_the_search_until_the_score_recovers():
+    # score 10 (see above); with lost_score 10.5 every frame counts as low.
+    bins = model_preset("t128").bins
+    middle = round((bins - 1) * 0.5)
+    box = [50, 40, 10, 10]
+    tracker = Tracker(FixedPredictor([middle, middle, 40, 40]),
+                      TrackerConfig(hold_score=10.5, lost_score=10.5, lost_after=2, lost_search_factor=8.0))
+    tracker.init(FRAMES[0], box)
+    factors = []
+    for frame in FRAMES[1:5]:
+        factors.append(tracker.state.targets[0].search_factor(tracker.config))
+        tracker.track(frame)
+    assert factors == [4.0, 4.0, 8.0, 8.0]  # wide after two low frames
+    tracker.config.lost_score = 9.5  # the next answer counts as found: back to the normal crop
+    tracker.track(FRAMES[5])
+    assert tracker.state.targets[0].search_factor(tracker.config) == 4.0
+    off = Tracker(FixedPredictor([middle, middle, 40, 40]), TrackerConfig(lost_score=10.5, lost_after=1))
+    off.init(FRAMES[0], box)
+    off.track(FRAMES[1])
+    assert off.state.targets[0].search_factor(off.config) == 4.0  # lost_search_factor None: official
+
+
 @pytest.mark.parametrize("field,value", [("size_smoothing", 0.0), ("size_smoothing", 1.5), ("hold_score", -1.0),
-                                         ("window_power", 0.0), ("window_power", 20.0)])
+                                         ("window_power", 0.0), ("window_power", 20.0),
+                                         ("lost_search_factor", 0.5), ("lost_after", 0), ("lost_score", -1.0)])
 def test_bad_tracker_options(field, value):
     with pytest.raises(InputError, match=field):
         TrackerConfig(**{field: value})

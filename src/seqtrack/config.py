@@ -185,6 +185,12 @@ class TrackerConfig:
     # Power of the Hann window on the centre tokens (1 = official; larger = stronger pull towards the
     # previous position, against look-alikes; used only while `window` is on).
     window_power: float = 1.0
+    # Re-detection: after `lost_after` consecutive frames scoring below `lost_score`, search a wider crop
+    # (`lost_search_factor` x the target size instead of `search_factor`) until the score recovers.
+    # None = off (official).
+    lost_search_factor: float | None = None
+    lost_after: int = 3
+    lost_score: float = 1.0
     update_presets: dict[str, UpdatePolicy] = field(default_factory=lambda: dict(UPDATE_PRESETS))
 
     def __post_init__(self) -> None:
@@ -194,6 +200,12 @@ class TrackerConfig:
             raise InputError(f"hold_score must be in [0, 40] (0 = official), got {self.hold_score}")
         if not 0.0 < float(self.window_power) <= 16.0:
             raise InputError(f"window_power must be in (0, 16] (1 = official), got {self.window_power}")
+        if self.lost_search_factor is not None and not 1.0 <= float(self.lost_search_factor) <= 16.0:
+            raise InputError(f"lost_search_factor must be in [1, 16] (None = off), got {self.lost_search_factor}")
+        if int(self.lost_after) < 1:
+            raise InputError(f"lost_after must be >= 1 frame, got {self.lost_after}")
+        if not 0.0 <= float(self.lost_score) <= 40.0:
+            raise InputError(f"lost_score must be in [0, 40], got {self.lost_score}")
         self.update_presets = {
             k: (UpdatePolicy(**v) if isinstance(v, dict) else v) for k, v in self.update_presets.items()
         }

@@ -54,6 +54,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--window-power", type=float, default=1.0, metavar="P",
                         help="power of the Hann window on the centre tokens (1: official; larger: stronger pull "
                              "towards the previous position)")
+    parser.add_argument("--lost-search-factor", type=float, metavar="F",
+                        help="re-detection: search a crop F x the target size once the target seems lost "
+                             "(default: off, official)")
+    parser.add_argument("--lost-after", type=int, default=3, metavar="N",
+                        help="the target seems lost after N consecutive frames scoring below --lost-score (default 3)")
+    parser.add_argument("--lost-score", type=float, default=1.0, metavar="S",
+                        help="confidence (0..40) below which a frame counts as low (default 1.0)")
     parser.add_argument("--start-frame", type=int, default=0, help="first frame to use (the init frame)")
     parser.add_argument("--max-frames", type=int, help="stop after this many frames")
     parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1, ...)")
@@ -92,8 +99,9 @@ def run_track(args: argparse.Namespace) -> int:
         raise InputError(f"--start-frame must be >= 0, got {args.start_frame}")
     if args.max_frames is not None and args.max_frames < 1:
         raise InputError(f"--max-frames must be >= 1, got {args.max_frames}")
-    TrackerConfig(size_smoothing=args.size_smoothing, hold_score=args.hold_score,
-                  window_power=args.window_power)  # bad values fail here
+    options = dict(size_smoothing=args.size_smoothing, hold_score=args.hold_score, window_power=args.window_power,
+                   lost_search_factor=args.lost_search_factor, lost_after=args.lost_after, lost_score=args.lost_score)
+    TrackerConfig(**options)  # bad values fail here, before anything is opened
     boxes = _collect_boxes(args)
     multi = len(boxes) > 1
     source = open_source(args.source, start_frame=args.start_frame, max_frames=args.max_frames)
@@ -103,9 +111,7 @@ def run_track(args: argparse.Namespace) -> int:
                 validate_init_box(np.asarray(box, np.float64), source.frame_size,
                                   f"target {i + 1} box" if multi else "box")
         predictor = predictor_from_args(args, args.weights, device=args.device)
-        presets = TrackerConfig(update_presets=update_presets_for(predictor.config.name),
-                                size_smoothing=args.size_smoothing, hold_score=args.hold_score,
-                                window_power=args.window_power)
+        presets = TrackerConfig(update_presets=update_presets_for(predictor.config.name), **options)
         tracker = Tracker(predictor, presets.with_updates(args.updates, args.update_interval, args.update_threshold))
         writer = BoxWriter(args.out, targets=len(boxes) if multi else None)
         video = None

@@ -60,6 +60,13 @@ class TargetState:
 
     box: list[float]
     templates: torch.Tensor
+    low_score_frames: int = 0  # consecutive frames scoring below `TrackerConfig.lost_score`
+
+    def search_factor(self, config: TrackerConfig) -> float:
+        """The crop factor for the next search: the wider re-detection one once the target seems lost."""
+        if config.lost_search_factor is not None and self.low_score_frames >= config.lost_after:
+            return float(config.lost_search_factor)
+        return float(config.search_factor)
 
 
 @dataclass
@@ -148,9 +155,11 @@ class Tracker:
         return cls(model, base.with_updates(updates, update_interval, update_threshold))
 
     # ------------------------------------------------------------------------------------------
-    def _crops(self, frame: np.ndarray, boxes: Sequence[Sequence[float]], factor: float,
+    def _crops(self, frame: np.ndarray, boxes: Sequence[Sequence[float]], factor: float | Sequence[float],
                size: int) -> tuple[torch.Tensor, list[float]]:
-        crops, factors = zip(*(crop_square(frame, box, factor, size) for box in boxes))
+        """Square crops ``(B, 3, size, size)`` around ``boxes`` (``xywh`` pixels) at one factor or one per box."""
+        per_box = factor if isinstance(factor, Sequence) else [factor] * len(boxes)
+        crops, factors = zip(*(crop_square(frame, box, f, size) for box, f in zip(boxes, per_box)))
         return normalize_crops(np.stack(crops), device=self.device, dtype=self.dtype), list(factors)
 
     @torch.inference_mode()
@@ -193,7 +202,7 @@ class Tracker:
         state, config, model_config = self.state, self.config, self.model.config
         state.frame_index += 1
         targets = state.targets
-        search, factors = self._crops(frame, [t.box for t in targets], config.search_factor,
+        search, factors = self._crops(frame, [t.box for t in targets], [t.search_factor(config) for t in targets],
                                       model_config.search_size)
         templates = torch.stack([t.templates for t in targets])  # (B, T, 3, Ht, Wt)
         window = float(config.window_power) if config.window else False
@@ -204,6 +213,7 @@ class Tracker:
         results, refresh = [], []
         for i, target in enumerate(targets):
             score = SCORE_SCALE * float(probs_np[i].sum())
+            target.low_score_frames = target.low_score_frames + 1 if score < config.lost_score else 0
             if score >= config.hold_score:
                 target.box = prediction_to_frame_box(values[i], target.box, model_config.search_size, factors[i],
                                                      frame.shape[:2], config.clip_margin, config.size_smoothing)
