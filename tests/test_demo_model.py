@@ -57,5 +57,18 @@ def test_demo_stages_build_the_same_network():
 
     configs = Path(__file__).resolve().parents[1] / "configs"
     stage1, stage2 = load_yaml(configs / "demo.yaml"), load_yaml(configs / "demo_finetune.yaml")
-    assert stage1.model == stage2.model
+    stage3 = load_yaml(configs / "demo_stage3.yaml")
+    assert stage1.model == stage2.model == stage3.model
     assert stage2.train.search_scale_jitter < stage1.train.search_scale_jitter
+
+
+def test_demo_tracker_options_are_flags_of_seqtrack_track():
+    # `seqtrack demo` passes DEMO_TRACKER_OPTIONS to `seqtrack track` as --flags: each must exist there.
+    from seqtrack.cli import build_parser
+    from seqtrack.config import TrackerConfig
+    from seqtrack.demo import DEMO_TRACKER_OPTIONS
+
+    config = TrackerConfig(**DEMO_TRACKER_OPTIONS)
+    flags = [f"--{key.replace('_', '-')}={value}" for key, value in DEMO_TRACKER_OPTIONS.items()]
+    args = build_parser().parse_args(["track", "clip.mp4", "--weights", "w.safetensors", "--box", "1,2,3,4", *flags])
+    assert all(getattr(args, key) == getattr(config, key) for key in DEMO_TRACKER_OPTIONS)
