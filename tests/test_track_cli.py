@@ -93,7 +93,8 @@ def _run_error(capsys, argv):
 
 
 @pytest.mark.parametrize("case", ["missing", "unsupported", "empty-folder", "zero-width", "nan", "outside",
-                                  "no-box", "not-seqtrack", "size-smoothing", "window-power"])
+                                  "no-box", "not-seqtrack", "size-smoothing", "window-power",
+                                  "window-power-onnx"])
 def test_bad_input(tmp_path, data, weights, capsys, case):
     clip = tmp_path / "clip.avi"
     _write_video(clip, data["frames"][:3])
@@ -114,12 +115,14 @@ def test_bad_input(tmp_path, data, weights, capsys, case):
         "not-seqtrack": [str(clip), "-w", str(tmp_path / "resnet.pth"), "--box", good],
         "size-smoothing": [str(clip), "-w", str(weights), "--box", good, "--size-smoothing", "0"],
         "window-power": [str(clip), "-w", str(weights), "--box", good, "--window-power", "-1"],
+        "window-power-onnx": [str(clip), "-w", str(weights), "--box", good, "--window-power", "4",
+                              "--backend", "onnxruntime"],
     }[case]
     expected = {
         "missing": "nope.mp4", "unsupported": ".xyz", "empty-folder": "empty", "zero-width": "positive width",
         "nan": "non-finite", "outside": "outside the first frame", "no-box": "--box",
         "not-seqtrack": "not a SeqTrack checkpoint", "size-smoothing": "size_smoothing must be in (0, 1]",
-        "window-power": "window_power must be in (0, 16]",
+        "window-power": "window_power must be in (0, 16]", "window-power-onnx": "--window-power 4 needs --backend torch",
     }[case]
     status, err = _run_error(capsys, ["track", *argv, "--out", str(tmp_path / "o.txt"), "-q"])
     assert status == 2, err

@@ -102,6 +102,9 @@ def run_track(args: argparse.Namespace) -> int:
     options = dict(size_smoothing=args.size_smoothing, hold_score=args.hold_score, window_power=args.window_power,
                    lost_search_factor=args.lost_search_factor, lost_after=args.lost_after, lost_score=args.lost_score)
     TrackerConfig(**options)  # bad values fail here, before anything is opened
+    if getattr(args, "backend", "torch") != "torch" and args.window_power != 1.0:
+        raise InputError(f"--window-power {args.window_power:g} needs --backend torch (an exported graph applies "
+                         "the Hann window as is or not at all)")
     boxes = _collect_boxes(args)
     multi = len(boxes) > 1
     source = open_source(args.source, start_frame=args.start_frame, max_frames=args.max_frames)
