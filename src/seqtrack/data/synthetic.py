@@ -74,14 +74,14 @@ PROCEDURAL = "leaves-*"
 
 # Disjoint source images per split (motorcycle_right is left out: it is motorcycle_left's stereo twin).
 # To use other images, add a split: ``SOURCE_SPLITS["mine"] = ("coffee", "brick")`` (names of SKIMAGE_FILES).
+_TRAIN_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "motorcycle_left", "brick", "grass", "moon")
 SOURCE_SPLITS: dict[str, tuple[str, ...]] = {
-    "train": ("astronaut", "chelsea", "coffee", "rocket", "motorcycle_left", "brick", "grass", "moon"),
+    "train": _TRAIN_PHOTOS,
     "test": ("retina", "hubble_deep_field", "immunohistochemistry", "camera", "coins", "gravel", "cell", "colorwheel"),
     # For model selection: images in neither train nor test.
     "val": ("clock_motion", "logo", "text", "page"),
     # The train photographs, and in half the draws a procedural collage (the demo model's stage 3).
-    "mixed": ("astronaut", "chelsea", "coffee", "rocket", "motorcycle_left", "brick", "grass", "moon")
-    + (PROCEDURAL,) * 8,
+    "mixed": _TRAIN_PHOTOS + (PROCEDURAL,) * len(_TRAIN_PHOTOS),
 }
 
 
