@@ -448,7 +448,9 @@ def generate_sequence(index: int, num_frames: int = 100, size: tuple[int, int] =
 
     Args:
         index: sequence number (sequence ``i`` is the same whatever the dataset size).
-        num_frames: N frames; size: ``(H, W)`` of the frames.
+        num_frames: N frames (the sequence depends on N: events such as exits and crossings are placed
+            relative to its length, so a 30-frame sequence is not the start of the 100-frame one).
+        size: ``(H, W)`` of the frames.
         split: key of `SOURCE_SPLITS` (disjoint source images and random streams).
         seed: dataset seed.
     Returns:
