@@ -21,8 +21,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from seqtrack.data.images import read_rgb
+from seqtrack.evaluate.benchmarks import get_benchmark
 from seqtrack.evaluate.metrics import iou_clipped
+from seqtrack.evaluate.runner import track_sequence
 from seqtrack.tracking.tracker import Tracker
 
 THRESHOLDS = np.linspace(0.0, 1.0, 21)
@@ -32,15 +33,9 @@ def track_set(weights: Path, root: Path, options: dict) -> dict[str, list[float]
     """Per-sequence IoU lists ``{sequence: [iou of frame 0, 1, ...]}`` of one setting."""
     tracker = Tracker.from_checkpoint(weights, **options)
     out = {}
-    for folder in sorted(p for p in root.iterdir() if (p / "groundtruth.txt").is_file()):
-        truth = np.loadtxt(folder / "groundtruth.txt", delimiter=",", ndmin=2)
-        frames = sorted(folder.glob("*.jpg"))
-        boxes = []
-        for index, path in enumerate(frames):
-            frame = read_rgb(path)
-            result = tracker.init(frame, truth[0]) if index == 0 else tracker.track(frame)
-            boxes.append(result.box)
-        out[folder.name] = np.asarray(iou_clipped(np.array(boxes), truth[: len(boxes)])).tolist()
+    for seq in get_benchmark("got10k_val", root).sequences():
+        boxes = track_sequence(tracker, seq).boxes
+        out[seq.name] = np.asarray(iou_clipped(boxes, seq.boxes)).tolist()
     return out
 
 
