@@ -36,7 +36,7 @@ from torch import nn
 from seqtrack.config import ModelConfig, model_config_from_dict, to_dict
 from seqtrack.errors import SeqTrackError
 from seqtrack.model.seqtrack import NUM_COORDINATES, SeqTrack, stack_templates
-from seqtrack.tokens import start_token, window_steps
+from seqtrack.tokens import hann_window, start_token, window_steps
 
 CONFIG_KEY = "seqtrack_config"
 GRAPH_KEY = "seqtrack_graph"
@@ -80,7 +80,7 @@ class GreedyReadout(nn.Module):
         self.model = model
         bins = model.config.bins
         # float64 on purpose (as np.hanning officially); a buffer so that it becomes a graph constant.
-        self.register_buffer("hann", torch.from_numpy(np.hanning(bins)), persistent=False)
+        self.register_buffer("hann", torch.from_numpy(hann_window(bins)), persistent=False)
         self.centre_steps = window_steps(model.config.seq_format)
 
     def forward(self, templates: torch.Tensor, search: torch.Tensor,

@@ -19,7 +19,7 @@ from torch import nn
 from seqtrack.config import ModelConfig
 from seqtrack.model.decoder import SeqTrackDecoder
 from seqtrack.model.vit import Encoder
-from seqtrack.tokens import start_token, window_steps
+from seqtrack.tokens import hann_window, start_token, window_steps
 
 NUM_COORDINATES = 4
 
@@ -77,7 +77,7 @@ class SeqTrack(nn.Module):
         # Training-only auxiliary (ModelConfig.center_head); Identity keeps the official state dict.
         self.center_head = nn.Linear(config.encoder.embed_dim, 1) if config.center_head else nn.Identity()
         self._init_encoder()
-        self._windows: dict[torch.device, torch.Tensor] = {}
+        self._windows: dict[tuple[torch.device, float], torch.Tensor] = {}
 
     def _init_encoder(self) -> None:
         body = self.encoder.body
@@ -140,13 +140,16 @@ class SeqTrack(nn.Module):
         states = self.decoder(sequence, memory, self.pos_embed[:, : memory.shape[1]])
         return self.vocab_embed(states)
 
-    def hann_window(self, device: torch.device) -> torch.Tensor:
-        """``np.hanning(bins)`` as a float64 tensor on ``device`` (kept off the state dict on purpose:
-        a dtype change of the model must not round it)."""
-        window = self._windows.get(device)
+    def hann_window(self, device: torch.device, power: float = 1.0) -> torch.Tensor:
+        """``np.hanning(bins) ** power`` as a float64 tensor on ``device``, cached (kept off the state dict
+        on purpose: a dtype change of the model must not round it)."""
+        key = (device, power)
+        window = self._windows.get(key)
         if window is None:
-            window = torch.from_numpy(np.hanning(self.config.bins)).to(device)
-            self._windows[device] = window
+            window = torch.from_numpy(hann_window(self.config.bins)).to(device)
+            if power != 1.0:
+                window = window**power
+            self._windows[key] = window
         return window
 
     @torch.inference_mode()
@@ -183,8 +186,7 @@ class SeqTrack(nn.Module):
             state = self.decoder.step(token, cache)[:, -1]  # (B, d)
             p = self.vocab_embed(state).float().softmax(dim=-1)[:, :bins]
             if step in centre_steps:
-                hann = self.hann_window(p.device)
-                p = p.double() * (hann if power == 1.0 else hann**power)
+                p = p.double() * self.hann_window(p.device, power)
             value, index = p.max(dim=-1)
             tokens.append(index)
             probs.append(value.double())
