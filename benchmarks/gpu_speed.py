@@ -249,7 +249,8 @@ def markdown(report: dict) -> str:
             lines.append(f"| {r['preset']} | {r['mode']} | {r['gflop']:.0f} | {r['median_ms']:.2f} | {r['p90_ms']:.2f} | "
                          f"{r['fps']:.1f} | {PAPER_FPS.get(r['preset'], '')} | {r['peak_gpu_mib']:.0f} | "
                          f"{_pct(agree.get('tokens_equal'))} | {_pct(agree.get('iou_ge_099'))} | {r['first_frame_s']:.2f} |")
-        lines.append("")
+        lines += ["", "The agreement columns here come from random weights, whose answers barely depend on the image: "
+                  "they catch gross errors only. The trained demo model below is the real test.", ""]
     if report.get("demo"):
         when = f" (measured in a second run, {meta['demo_date']})" if meta.get("demo_date") else ""
         lines += [f"## Trained demo model (t128), 300 frames: agreement{when}", "",
