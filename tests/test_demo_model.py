@@ -57,8 +57,8 @@ def test_demo_stages_build_the_same_network():
 
     configs = Path(__file__).resolve().parents[1] / "configs"
     stage1, stage2 = load_yaml(configs / "demo.yaml"), load_yaml(configs / "demo_finetune.yaml")
-    stage3 = load_yaml(configs / "demo_stage3.yaml")
-    assert stage1.model == stage2.model == stage3.model
+    stage3, stage4 = load_yaml(configs / "demo_stage3.yaml"), load_yaml(configs / "demo_stage4.yaml")
+    assert stage1.model == stage2.model == stage3.model == stage4.model
     assert stage2.train.search_scale_jitter < stage1.train.search_scale_jitter
 
 
