@@ -12,16 +12,19 @@
 # other (about 8 minutes in all).
 # Writes benchmarks/results/demo_heldout/{report.md,report.json,plots/}. CSRT and KCF need the optional
 # extra: pip install 'seqtrack[baselines]' (opencv-contrib-python-headless), or a folder holding it
-# named by BASELINE_PYTHONPATH.
+# named by BASELINE_PYTHONPATH. SEQUENCES, SEED and OUT override the set (30, 1000) and the results
+# folder; the second held-out set is SEQUENCES=60 SEED=2000 OUT=benchmarks/results/demo_heldout_60.
 set -euo pipefail
 WEIGHTS=${1:-assets/demo/seqtrack_demo.safetensors}
 DATA=${2:-data/synthetic_test}
 RUNS=${3:-runs/demo_heldout}
-OUT=benchmarks/results/demo_heldout
+OUT=${OUT:-benchmarks/results/demo_heldout}
+SEQUENCES=${SEQUENCES:-30}
+SEED=${SEED:-1000}
 BIN=${SEQTRACK_BIN:-.venv/bin}
 export OMP_NUM_THREADS=1
 
-"$BIN/python" -m seqtrack.data.synthetic "$DATA" --sequences 30 --frames 120 --size 240 320 --split test --seed 1000
+"$BIN/python" -m seqtrack.data.synthetic "$DATA" --sequences "$SEQUENCES" --frames 120 --size 240 320 --split test --seed "$SEED"
 read -r -a DEMO_OPTIONS <<< "$("$BIN/python" -c "from seqtrack.demo import DEMO_TRACKER_OPTIONS as o
 print(' '.join(f'--option {k}={v}' for k, v in o.items()))")"
 {
