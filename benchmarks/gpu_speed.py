@@ -268,20 +268,21 @@ def markdown(report: dict) -> str:
                          f"{r['mean_abs_token_diff']:.3f} |")
         lines.append("")
     if report.get("targets"):
-        lines += ["## Cost per target (first network above, one batch per frame)", "",
-                  "| precision | targets | median ms/frame | ms per target | target-frames/s |", "|---|---:|---:|---:|---:|"]
-        for r in report["targets"]:
-            lines.append(f"| {r['mode']} | {r['targets']} | {r['median_ms']:.2f} | {r['median_ms'] / r['targets']:.2f} | "
-                         f"{1000.0 * r['targets'] / r['median_ms']:.0f} |")
-        lines.append("")
+        lines += _section("## Cost per target (first network above, one batch per frame)",
+                          "| precision | targets | median ms/frame | ms per target | target-frames/s |", "|---|---:|---:|---:|---:|",
+                          [f"| {r['mode']} | {r['targets']} | {r['median_ms']:.2f} | {r['median_ms'] / r['targets']:.2f} | "
+                           f"{1000.0 * r['targets'] / r['median_ms']:.0f} |" for r in report["targets"]])
     if report.get("train"):
-        lines += ["## Training step (forward, loss, backward, clip, AdamW; random inputs)", "",
-                  "| network | batch | precision | median step s | samples/s | peak GPU MiB |", "|---|---:|---|---:|---:|---:|"]
-        for r in report["train"]:
-            lines.append(f"| {r['preset']} | {r['batch']} | {r['precision']} | {r['median_step_s']:.4f} | "
-                         f"{r['samples_per_s']:.1f} | {r['peak_gpu_mib']:.0f} |")
-        lines.append("")
+        lines += _section("## Training step (forward, loss, backward, clip, AdamW; random inputs)",
+                          "| network | batch | precision | median step s | samples/s | peak GPU MiB |", "|---|---:|---|---:|---:|---:|",
+                          [f"| {r['preset']} | {r['batch']} | {r['precision']} | {r['median_step_s']:.4f} | "
+                           f"{r['samples_per_s']:.1f} | {r['peak_gpu_mib']:.0f} |" for r in report["train"]])
     return "\n".join(lines)
+
+
+def _section(title: str, header: str, rule: str, rows: list[str]) -> list[str]:
+    """A Markdown section: title, blank line, table header and rule, the rows, a blank line."""
+    return [title, "", header, rule, *rows, ""]
 
 
 def _pct(value) -> str:
