@@ -27,7 +27,7 @@ demo: install
 	$(VENV)/bin/seqtrack demo --out-dir demo
 
 # Reproduces assets/demo/seqtrack_demo.safetensors from scratch: generate the semi-real training
-# sets, then train on the CPU in four stages (two DDP processes, gloo, one thread each; about 6.5 hours
+# sets, then train on the CPU in four stages (two DDP processes, gloo, one thread each; about 6.4 hours
 # on 2 cores): configs/demo.yaml from random weights, configs/demo_finetune.yaml from stage 1's last
 # checkpoint, configs/demo_stage3.yaml from stage 2's on the `mixed` split (photographs + procedural
 # collages), configs/demo_stage4.yaml from stage 3's on 1,280 fresh `mixed` sequences. Resumable:
