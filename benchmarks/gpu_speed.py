@@ -17,6 +17,7 @@ keeps what it measured.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import statistics
 import time
@@ -27,7 +28,7 @@ import torch
 
 from seqtrack.config import TrackerConfig, model_preset
 from seqtrack.export.backends import TorchPredictor
-from seqtrack.export.bench import SyntheticVideo, box_iou, frame_flops
+from seqtrack.export.bench import SyntheticVideo, box_iou, frame_flops, golden_tiny_config
 from seqtrack.model.seqtrack import SeqTrack
 from seqtrack.tracking.tracker import Tracker
 
@@ -67,9 +68,8 @@ def predictor_for(model: SeqTrack, mode: str, compile: bool = False):
 
 
 def _copy_bf16(model: SeqTrack) -> SeqTrack:
-    copy = SeqTrack(model.config).to(model.pos_embed.device)
-    copy.load_state_dict(model.state_dict())
-    return copy.to(torch.bfloat16).eval()
+    """A bf16 copy; the fp32 model stays as it is for the other precisions."""
+    return copy.deepcopy(model).to(torch.bfloat16).eval()
 
 
 def track_run(predictor, video: SyntheticVideo, targets: int, frames: int, warmup: int, max_seconds: float) -> dict:
@@ -161,13 +161,10 @@ def random_model(preset: str, device: torch.device) -> SeqTrack:
 
 def golden_on_device(golden: Path, device: torch.device) -> dict:
     """The tiny official network on ``device``: differences from the official CPU outputs."""
-    from seqtrack.config import DecoderConfig, EncoderConfig, ModelConfig
     from seqtrack.model.weights import load_model
 
     set_tf32(False)
-    config = ModelConfig(encoder=EncoderConfig(embed_dim=64, depth=2, num_heads=4),
-                         decoder=DecoderConfig(hidden_dim=32, num_heads=4, num_layers=2, dim_feedforward=64),
-                         template_size=128, search_size=128, name="tiny")
+    config = golden_tiny_config()
     model = load_model(golden / "tiny_official_checkpoint.pth.tar", config=config, device=device)
     data = torch.load(golden / "tiny_model.pt", weights_only=True)
     templates = [data["templates"][0:1].to(device), data["templates"][1:2].to(device)]
