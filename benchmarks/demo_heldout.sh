@@ -5,7 +5,8 @@
 #
 # Generates 30 test sequences x 120 frames from the *test* source images (never used in training)
 # with seed 1000, tracks them with the three trackers through `seqtrack eval` (one thread each), and
-# scores them with `seqtrack report --scoring ope` (AUC, P, P_norm) and the GOT-10k rules (AO, SR).
+# scores them with `seqtrack report --scoring ope` (AUC, P, P_norm, and each tracker's AUC difference from
+# the demo model with a 95% paired-bootstrap interval) and the GOT-10k rules (AO, SR).
 # The demo model runs twice: `demo` with the tracker settings that `seqtrack demo` uses
 # (seqtrack.demo.DEMO_TRACKER_OPTIONS, chosen on the validation split, never on this set) and
 # `demo-official` with the official tracker. Both run on one core while CSRT then KCF run on the
@@ -44,7 +45,7 @@ RUN_ARGS=("demo=$RUNS/demo" "demo-official=$RUNS/demo-official" "opencv-csrt=$RU
 {
   echo "## One-pass evaluation (AUC, precision at 20 px, normalised precision at 0.2)"
   echo
-  "$BIN/seqtrack" report "${RUN_ARGS[@]}" --benchmark got10k_val --root "$DATA" --scoring ope \
+  "$BIN/seqtrack" report "${RUN_ARGS[@]}" --benchmark got10k_val --root "$DATA" --scoring ope --paired \
     --json "$OUT/report.json" --plots "$OUT/plots"
   echo
   echo "## GOT-10k rules (AO, success rates)"

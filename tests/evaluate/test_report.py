@@ -65,6 +65,24 @@ def test_report_cli_table_json_plots(lasot_runs, tmp_path, capsys):
             assert (plots / f"{stem}{suffix}").stat().st_size > 1000
 
 
+def test_report_paired_differences(lasot_runs, tmp_path, capsys):
+    benchmark, runs = lasot_runs
+    out_json = tmp_path / "paired.json"
+    assert main(["report", f"tmpl={runs / 'template'}", f"still={runs / 'still'}", "--benchmark", "lasot",
+                 "--root", str(benchmark.root), "--paired", "--json", str(out_json)]) == 0
+    out = capsys.readouterr().out
+    assert "| Tracker | AUC - tmpl's | 95% interval |" in out and "| still | " in out
+    data = json.loads(out_json.read_text())
+    paired = data["paired"]["differences"]["still"]
+    per_seq = {t["name"]: [t["per_sequence"][s]["auc"] for s in data["sequences"]] for t in data["trackers"]}
+    assert data["paired"]["reference"] == "tmpl" and paired["n_sequences"] == 3
+    assert paired["difference"] == pytest.approx(np.mean(per_seq["still"]) - np.mean(per_seq["tmpl"]))
+    assert paired["low"] <= paired["difference"] <= paired["high"]
+    assert main(["report", f"tmpl={runs / 'template'}", "--benchmark", "lasot", "--root", str(benchmark.root),
+                 "--paired"]) == 2
+    assert "at least two result folders" in capsys.readouterr().err
+
+
 def test_report_compat_mode_json(lasot_runs, tmp_path):
     benchmark, runs = lasot_runs
     out_json = tmp_path / "compat.json"

@@ -83,7 +83,8 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from seqtrack.evaluate.report import attribute_table, build_report, markdown_table, resolve_runs, write_json
+    from seqtrack.evaluate.report import (attribute_table, build_report, markdown_table, paired_differences,
+                                          paired_table, resolve_runs, write_json)
 
     benchmark = get_benchmark(args.benchmark, args.root)
     runs = resolve_runs(args.runs, benchmark.name)
@@ -100,8 +101,14 @@ def _report(args: argparse.Namespace) -> int:
     attributes = attribute_table(report)
     if attributes:
         print(attributes)
+    differences = {}
+    if args.paired:
+        if len(report.evaluations) < 2:
+            raise InputError("--paired compares trackers with the first one: give at least two result folders")
+        differences = paired_differences(report)
+        print(paired_table(report, differences))
     if args.json:
-        print(f"wrote {write_json(report, Path(args.json))}", file=sys.stderr)
+        print(f"wrote {write_json(report, Path(args.json), differences)}", file=sys.stderr)
     if args.plots:
         from seqtrack.evaluate.plots import write_plots
 
@@ -203,6 +210,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--scoring", choices=("ope", "got10k"),
                    help="override the benchmark's metrics: 'ope' = AUC / P / P_norm (e.g. on GOT-10k val or "
                         "generated data), 'got10k' = AO / SR (default: the benchmark's own)")
+    p.add_argument("--paired", action="store_true",
+                   help="also compare every tracker with the first one: the difference of the mean per-sequence "
+                        "AUC (AO) with a 95%% paired-bootstrap interval over sequences")
     p.add_argument("--pytracking-compat", action="store_true",
                    help="reproduce pytracking's numbers, defects included (invalid frames succeed in P_norm, "
                         "and in P on UAV; OP75 empty)")

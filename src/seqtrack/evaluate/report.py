@@ -36,6 +36,7 @@ from seqtrack.evaluate.metrics import (
     summarize,
 )
 from seqtrack.evaluate.results import find_boxes_files, find_time_file, has_results, read_numbers
+from seqtrack.evaluate.significance import PairedDifference, paired_bootstrap
 
 
 @dataclass(frozen=True)
@@ -310,6 +311,37 @@ def attribute_table(report: Report, metric: str = "auc") -> str:
     return "\n".join(lines) + f"\n\n{metric.upper()} by attribute.\n"
 
 
+def paired_differences(report: Report, resamples: int = 10000, seed: int = 0) -> dict[str, PairedDifference]:
+    """Each tracker after the first against the first: paired bootstrap over the scored sequences.
+
+    The metric is the per-sequence AUC (one-pass scoring) or AO (GOT-10k scoring); see
+    `seqtrack.evaluate.significance`. Returns ``{tracker name: PairedDifference}`` (difference = that
+    tracker minus the first).
+    """
+    metric = "ao" if report.benchmark.scoring == "got10k" else "auc"
+    first, *others = report.evaluations
+    reference = [first.per_sequence[name][metric] for name in report.sequences]
+    return {e.run.name: paired_bootstrap(reference, [e.per_sequence[name][metric] for name in report.sequences],
+                                         resamples=resamples, seed=seed)
+            for e in others}
+
+
+def paired_table(report: Report, differences: dict[str, PairedDifference]) -> str:
+    """Markdown table of `paired_differences`; empty string with fewer than two trackers."""
+    if not differences:
+        return ""
+    metric = "AO" if report.benchmark.scoring == "got10k" else "AUC"
+    first = report.evaluations[0].run.name
+    confidence = next(iter(differences.values())).confidence
+    lines = [f"| Tracker | {metric} - {first}'s | {100 * confidence:g}% interval | resamples where it is higher |",
+             "|---|---:|---:|---:|"]
+    for name, d in differences.items():
+        lines.append(f"| {name} | {d.difference:+.1f} | [{d.low:+.1f}, {d.high:+.1f}] | {100 * d.share_b_better:.0f}% |")
+    n = next(iter(differences.values())).n_sequences
+    return ("\n".join(lines) + f"\n\nPaired bootstrap over the {n} sequences (mean per-sequence {metric}): an interval "
+            "that contains 0 means the data do not tell the two trackers apart.\n")
+
+
 def report_dict(report: Report) -> dict[str, object]:
     """JSON-friendly content of the report (scores in percent; curves as fractions)."""
     return {
@@ -333,9 +365,14 @@ def report_dict(report: Report) -> dict[str, object]:
     }
 
 
-def write_json(report: Report, path: Path) -> Path:
-    """Write `report_dict` to ``path`` (folders created); returns the path."""
+def write_json(report: Report, path: Path, differences: dict[str, PairedDifference] | None = None) -> Path:
+    """Write `report_dict` (and, if given, the `paired_differences` under ``"paired"``) to ``path``
+    (folders created); returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report_dict(report), indent=2, allow_nan=False) + "\n")
+    content = report_dict(report)
+    if differences:
+        content["paired"] = {"reference": report.evaluations[0].run.name,
+                             "differences": {name: d.as_dict() for name, d in differences.items()}}
+    path.write_text(json.dumps(content, indent=2, allow_nan=False) + "\n")
     return path
