@@ -121,8 +121,8 @@ def test_bad_input(tmp_path, data, weights, capsys, case):
     expected = {
         "missing": "nope.mp4", "unsupported": ".xyz", "empty-folder": "empty", "zero-width": "positive width",
         "nan": "non-finite", "outside": "outside the first frame", "no-box": "--box",
-        "not-seqtrack": "not a SeqTrack checkpoint", "size-smoothing": "size_smoothing must be in (0, 1]",
-        "window-power": "window_power must be in (0, 16]", "window-power-onnx": "--window-power 4 needs --backend torch",
+        "not-seqtrack": "not a SeqTrack checkpoint", "size-smoothing": "--size-smoothing must be in (0, 1]",
+        "window-power": "--window-power must be in (0, 16]", "window-power-onnx": "--window-power 4 needs --backend torch",
     }[case]
     status, err = _run_error(capsys, ["track", *argv, "--out", str(tmp_path / "o.txt"), "-q"])
     assert status == 2, err

@@ -101,7 +101,14 @@ def run_track(args: argparse.Namespace) -> int:
         raise InputError(f"--max-frames must be >= 1, got {args.max_frames}")
     options = dict(size_smoothing=args.size_smoothing, hold_score=args.hold_score, window_power=args.window_power,
                    lost_search_factor=args.lost_search_factor, lost_after=args.lost_after, lost_score=args.lost_score)
-    TrackerConfig(**options)  # bad values fail here, before anything is opened
+    try:  # bad values fail here, before anything is opened
+        TrackerConfig(**options)
+    except InputError as error:  # name the flag the user typed, not the config field behind it
+        message = str(error)
+        field = next((key for key in options if message.startswith(key + " ")), None)
+        if field is None:
+            raise
+        raise InputError(f"--{field.replace('_', '-')}{message[len(field):]}") from None
     if getattr(args, "backend", "torch") != "torch" and args.window_power != 1.0:
         raise InputError(f"--window-power {args.window_power:g} needs --backend torch (an exported graph applies "
                          "the Hann window as is or not at all)")
