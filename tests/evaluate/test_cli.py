@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from seqtrack.cli import build_parser, main
@@ -14,6 +17,13 @@ def test_help_lists_benchmarks(capsys):
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
     assert "lasot, lasot_ext, got10k_test" in text and "--workers" in text and "module:callable" in text
+
+
+def test_building_the_parser_does_not_load_torch():
+    # `seqtrack --help` and usage errors should answer at once, not after importing torch (~2 s).
+    code = "import sys; from seqtrack.cli import build_parser; build_parser(); print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False", result.stderr
 
 
 def test_unknown_benchmark_is_a_usage_error(capsys):

@@ -508,7 +508,7 @@ def golden_agreement(golden_dir: Path, option_sets: list[dict], threads: int) ->
 
 
 def _options_label(options: dict) -> str:
-    from seqtrack.export.backends import PredictorOptions
+    from seqtrack.export.options import PredictorOptions
 
     return PredictorOptions(**options).label
 

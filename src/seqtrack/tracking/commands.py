@@ -65,7 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-frames", type=int, help="stop after this many frames")
     parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1, ...)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
-    from seqtrack.export.backends import add_predictor_arguments
+    from seqtrack.export.options import add_predictor_arguments
 
     add_predictor_arguments(parser)
     parser.set_defaults(handler=run_track)
