@@ -14,7 +14,7 @@ def test_demo_weights_load_and_track():
     model = load_model(DEMO_WEIGHTS)
     config = model.config
     assert config.name == "demo" and config.bins == 256 and config.encoder.stem == "conv"
-    assert (config.template_size, config.search_size, config.template_factor, config.search_factor) == (64, 128, 2.0, 4.0)
+    assert (config.template_size, config.search_size, config.template_factor, config.search_factor) == (64, 128, 2.0, 3.0)
     sequence = generate_sequence(0, num_frames=8, size=(240, 320), split="test", seed=123)
     tracker = Tracker(model)
     tracker.init(sequence.frames[0], sequence.boxes[0])
@@ -34,7 +34,7 @@ def mean_iou_on_generated_sequence(model) -> float:
 
 
 def test_demo_weights_are_the_trained_ones():
-    # The shipped model follows the target (0.61 measured); the same network with random weights does not.
+    # The shipped model follows the target (0.73 measured); the same network with random weights does not.
     import torch
 
     from seqtrack.model import SeqTrack
@@ -57,8 +57,11 @@ def test_demo_stages_build_the_same_network():
 
     configs = Path(__file__).resolve().parents[1] / "configs"
     stage1, stage2 = load_yaml(configs / "demo.yaml"), load_yaml(configs / "demo_finetune.yaml")
-    stage3, stage4 = load_yaml(configs / "demo_stage3.yaml"), load_yaml(configs / "demo_stage4.yaml")
-    assert stage1.model == stage2.model == stage3.model == stage4.model
+    later = [load_yaml(configs / f"demo_stage{n}.yaml") for n in (3, 4, 5, 6)]
+    # Stage 6 only narrows the search crop, which is tracker geometry, not a weight.
+    assert later[-1].model.search_factor == 3.0 and stage1.model.search_factor == 4.0
+    later[-1].model.search_factor = 4.0
+    assert all(stage.model == stage1.model for stage in (stage2, *later))
     assert stage2.train.search_scale_jitter < stage1.train.search_scale_jitter
 
 
