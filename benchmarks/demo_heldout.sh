@@ -7,16 +7,16 @@
 # with seed 1000, tracks them with the three trackers through `seqtrack eval` (one thread each), and
 # scores them with `seqtrack report --scoring ope` (AUC, P, P_norm, and each tracker's AUC difference from
 # the demo model with a 95% paired-bootstrap interval) and the GOT-10k rules (AO, SR).
-# The demo model runs twice: `demo` with the tracker settings that `seqtrack demo` uses
-# (seqtrack.demo.DEMO_TRACKER_OPTIONS, chosen on the validation split, never on this set) and
-# `demo-official` with the official tracker. Both run on one core while CSRT then KCF run on the
-# other (about 8 minutes in all).
-# Writes benchmarks/results/demo_heldout/{report.md,report.json,plots/}. CSRT and KCF need the optional
-# extra: pip install 'seqtrack[baselines]' (opencv-contrib-python-headless), or a folder holding it
-# named by BASELINE_PYTHONPATH. SEQUENCES, SEED and OUT override the set (30, 1000) and the results
+# The demo model runs twice: `demo` with the tracker settings stored in its weights file, which
+# `seqtrack demo` and `seqtrack track` use (seqtrack.cli.demo.DEMO_TRACKER_SETTINGS, chosen on the
+# validation split, never on this set) and `demo-official` with the official tracker
+# (--settings official). Both run on one core while CSRT then KCF run on the other (about 8 minutes).
+# Writes benchmarks/results/demo_heldout/{report.md,report.json,plots/}. CSRT and KCF come with the
+# contrib OpenCV build seqtrack depends on (BASELINE_PYTHONPATH may name a folder holding another one).
+# SEQUENCES, SEED and OUT override the set (30, 1000) and the results
 # folder; the second held-out set is SEQUENCES=60 SEED=2000 OUT=benchmarks/results/demo_heldout_60.
 set -euo pipefail
-WEIGHTS=${1:-assets/demo/seqtrack_demo.safetensors}
+WEIGHTS=${1:-src/seqtrack/assets/seqtrack_demo.safetensors}
 DATA=${2:-data/synthetic_test}
 RUNS=${3:-runs/demo_heldout}
 OUT=${OUT:-benchmarks/results/demo_heldout}
@@ -26,12 +26,10 @@ BIN=${SEQTRACK_BIN:-.venv/bin}
 export OMP_NUM_THREADS=1
 
 "$BIN/python" -m seqtrack.data.synthetic "$DATA" --sequences "$SEQUENCES" --frames 120 --size 240 320 --split test --seed "$SEED"
-read -r -a DEMO_OPTIONS <<< "$("$BIN/python" -c "from seqtrack.demo import DEMO_TRACKER_OPTIONS as o
-print(' '.join(f'--option {k}={v}' for k, v in o.items()))")"
 {
-  "$BIN/seqtrack" eval got10k_val --root "$DATA" --weights "$WEIGHTS" --results "$RUNS/demo" --no-progress \
-    "${DEMO_OPTIONS[@]}"
-  "$BIN/seqtrack" eval got10k_val --root "$DATA" --weights "$WEIGHTS" --results "$RUNS/demo-official" --no-progress
+  "$BIN/seqtrack" eval got10k_val --root "$DATA" --weights "$WEIGHTS" --results "$RUNS/demo" --no-progress
+  "$BIN/seqtrack" eval got10k_val --root "$DATA" --weights "$WEIGHTS" --results "$RUNS/demo-official" --no-progress \
+    --settings official
 } &
 demo_pid=$!
 for tracker in opencv-csrt opencv-kcf; do

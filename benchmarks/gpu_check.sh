@@ -5,16 +5,16 @@
 #   2. `seqtrack train` under torchrun on the GPU (NCCL, data-loading workers, bf16 autocast) on a small
 #      generated synthetic set; then, as the finished-run message tells a user, finished.json removed and
 #      one more epoch asked for: the run resumes from its last resume point.
-# Usage: OUT=DIR GOLDEN=DIR bash benchmarks/gpu_check.sh   (python3 must have torch with CUDA; the repo
+# Usage: OUT=DIR [GOLDEN=DIR, default tests/golden] bash benchmarks/gpu_check.sh   (python3 must have torch with CUDA; the repo
 # is used from src/, nothing is installed)
 set -u
 OUT=${OUT:?set OUT to the results folder}
-GOLDEN=${GOLDEN:-../shared/golden}
+GOLDEN=${GOLDEN:-tests/golden}
 export PYTHONPATH=$PWD/src PYTHONUNBUFFERED=1
 mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT/nvidia_smi.txt"
 timeout 330 python3 benchmarks/gpu_speed.py --out "$OUT" --golden "$GOLDEN" \
-  --demo-weights assets/demo/seqtrack_demo.safetensors 2>&1 | tee "$OUT/gpu_speed.log" | grep -v "^|"
+  --demo-weights src/seqtrack/assets/seqtrack_demo.safetensors 2>&1 | tee "$OUT/gpu_speed.log" | grep -v "^|"
 data=$(mktemp -d)
 python3 -m seqtrack.data.synthetic "$data/synthetic" --sequences 48 --frames 60 --size 240 320 --split train \
   --seed 1 --workers 16 > /dev/null || echo "synthetic data generation failed"

@@ -29,9 +29,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from seqtrack.data.images import read_rgb
 from seqtrack.evaluate.benchmarks import get_benchmark
 from seqtrack.evaluate.metrics import iou_clipped
+from seqtrack.io.images import read_rgb
 from seqtrack.model.weights import load_model
 from seqtrack.tracking.tracker import Tracker
 
@@ -57,22 +57,35 @@ def measure(model, sequences, stride: int, factor: float) -> dict:
             gt = np.asarray(truth[i], dtype=np.float64)
             ious.append(float(iou_clipped(box[None], gt[None])[0]))
             log_size = 0.5 * (np.log(box[2] / gt[2]) + np.log(box[3] / gt[3]))
-            centre = np.hypot((box[0] + box[2] / 2 - gt[0] - gt[2] / 2) / gt[2],
-                              (box[1] + box[3] / 2 - gt[1] - gt[3] / 2) / gt[3])
+            centre = np.hypot(
+                (box[0] + box[2] / 2 - gt[0] - gt[2] / 2) / gt[2], (box[1] + box[3] / 2 - gt[1] - gt[3] / 2) / gt[3]
+            )
             errors.append([centre, abs(log_size), log_size])
     iou, e = np.asarray(ious), np.asarray(errors)
-    return {"factor": factor, "frames": len(iou), "mean_iou": float(iou.mean()), "op50": float((iou > 0.5).mean()),
-            "op75": float((iou > 0.75).mean()), "median_centre_error": float(np.median(e[:, 0])),
-            "median_abs_log_size": float(np.median(e[:, 1])), "median_log_size": float(np.median(e[:, 2]))}
+    return {
+        "factor": factor,
+        "frames": len(iou),
+        "mean_iou": float(iou.mean()),
+        "op50": float((iou > 0.5).mean()),
+        "op75": float((iou > 0.75).mean()),
+        "median_centre_error": float(np.median(e[:, 0])),
+        "median_abs_log_size": float(np.median(e[:, 1])),
+        "median_log_size": float(np.median(e[:, 2])),
+    }
 
 
 def markdown(weights: str, root: Path, rows: list[dict]) -> str:
-    lines = [f"Weights `{weights}`, data `{root}` ({rows[0]['frames']} frames per row)", "",
-             "| state size x | mean IoU | IoU>0.5 | IoU>0.75 | centre err / size | abs log size err | signed log size err |",
-             "|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"Weights `{weights}`, data `{root}` ({rows[0]['frames']} frames per row)",
+        "",
+        "| state size x | mean IoU | IoU>0.5 | IoU>0.75 | centre err / size | abs log size err | signed log size err |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
-        lines.append(f"| {r['factor']:g} | {r['mean_iou']:.3f} | {r['op50']:.2f} | {r['op75']:.2f} | "
-                     f"{r['median_centre_error']:.3f} | {r['median_abs_log_size']:.3f} | {r['median_log_size']:+.3f} |")
+        lines.append(
+            f"| {r['factor']:g} | {r['mean_iou']:.3f} | {r['op50']:.2f} | {r['op75']:.2f} | "
+            f"{r['median_centre_error']:.3f} | {r['median_abs_log_size']:.3f} | {r['median_log_size']:+.3f} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -82,8 +95,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("root", type=Path)
     parser.add_argument("--sequences", type=int, default=10)
     parser.add_argument("--stride", type=int, default=4)
-    parser.add_argument("--scales", type=float, nargs="+", default=[1.0],
-                        help="factors applied to the previous box's size (default: 1, the true size)")
+    parser.add_argument(
+        "--scales",
+        type=float,
+        nargs="+",
+        default=[1.0],
+        help="factors applied to the previous box's size (default: 1, the true size)",
+    )
     parser.add_argument("--out", type=Path, help="folder for single_step_error.json / .md")
     args = parser.parse_args(argv)
     if any(not s > 0 for s in args.scales):
@@ -96,8 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     print(table, end="")
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "single_step_error.json").write_text(json.dumps(
-            {"weights": str(args.weights), "data": str(args.root), "stride": args.stride, "rows": rows}, indent=1))
+        (args.out / "single_step_error.json").write_text(
+            json.dumps(
+                {"weights": str(args.weights), "data": str(args.root), "stride": args.stride, "rows": rows}, indent=1
+            )
+        )
         (args.out / "single_step_error.md").write_text(table)
     return 0
 

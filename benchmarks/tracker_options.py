@@ -31,7 +31,7 @@ THRESHOLDS = np.linspace(0.0, 1.0, 21)
 
 def track_set(weights: Path, root: Path, options: dict) -> dict[str, list[float]]:
     """Per-sequence IoU lists ``{sequence: [iou of frame 0, 1, ...]}`` of one setting."""
-    tracker = Tracker.from_checkpoint(weights, **options)
+    tracker = Tracker.from_pretrained(weights, **options)
     out = {}
     for seq in get_benchmark("got10k_val", root).sequences():
         boxes = track_sequence(tracker, seq).boxes
@@ -75,12 +75,21 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         per_sequence = track_set(args.weights, args.data, options)
         auc, mean_iou = score(per_sequence)
-        results[name] = {"options": options, "auc": auc, "mean_iou": mean_iou, "seconds": time.perf_counter() - start,
-                         "sequences": per_sequence}
+        results[name] = {
+            "options": options,
+            "auc": auc,
+            "mean_iou": mean_iou,
+            "seconds": time.perf_counter() - start,
+            "sequences": per_sequence,
+        }
         store.write_text(json.dumps(results))
         print(f"{name}: AUC {auc:.1f}, mean IoU {mean_iou:.3f}  {options}", flush=True)
-    lines = [f"Weights `{args.weights}`, data `{args.data}` ({len(next(iter(results.values()))['sequences'])} sequences)",
-             "", "| setting | options | AUC | mean IoU |", "|---|---|---:|---:|"]
+    lines = [
+        f"Weights `{args.weights}`, data `{args.data}` ({len(next(iter(results.values()))['sequences'])} sequences)",
+        "",
+        "| setting | options | AUC | mean IoU |",
+        "|---|---|---:|---:|",
+    ]
     for name, entry in results.items():
         lines.append(f"| {name} | `{json.dumps(entry['options'])}` | {entry['auc']:.1f} | {entry['mean_iou']:.3f} |")
     (args.out / "tracker_options.md").write_text("\n".join(lines) + "\n")

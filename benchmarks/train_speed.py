@@ -12,6 +12,7 @@ Each setting: warm-up steps, then the median of several timed steps; samples/s =
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -24,9 +25,7 @@ import torch
 
 from seqtrack.config import TrainConfig, model_preset
 from seqtrack.model.seqtrack import SeqTrack
-from seqtrack.train.loss import SequenceLoss
-from seqtrack.train.optim import build_optimizer
-from seqtrack.train.step import TrainStep, make_scaler
+from seqtrack.train.step import TrainStep
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -62,14 +61,18 @@ def native_bf16() -> bool:
 
 
 def random_batch(config, batch: int, generator: torch.Generator) -> dict:
-    """Random inputs of the training shapes: ``templates (B, T, 3, S, S)``, ``search (B, 3, S, S)``, sequences ``(B, 5)``."""
+    """Random inputs of the training shapes: ``templates (B, T, 3, S, S)``, ``search (B, 3, S, S)``,
+    sequences ``(B, 5)``."""
     s, t = config.search_size, config.template_size
     tokens = torch.randint(0, config.bins, (batch, 4), generator=generator)
     start = torch.full((batch, 1), config.bins + 1)
     end = torch.full((batch, 1), config.bins)
-    return {"templates": torch.randn(batch, config.num_templates, 3, t, t, generator=generator),
-            "search": torch.randn(batch, 3, s, s, generator=generator),
-            "seq_input": torch.cat([start, tokens], 1), "seq_target": torch.cat([tokens, end], 1)}
+    return {
+        "templates": torch.randn(batch, config.num_templates, 3, t, t, generator=generator),
+        "search": torch.randn(batch, 3, s, s, generator=generator),
+        "seq_input": torch.cat([start, tokens], 1),
+        "seq_target": torch.cat([tokens, end], 1),
+    }
 
 
 def measure(setting: Setting, device: torch.device) -> dict:
@@ -78,12 +81,7 @@ def measure(setting: Setting, device: torch.device) -> dict:
     config = model_preset(setting.preset)
     model = SeqTrack(config).to(device).train()
     train = TrainConfig()
-    optimizer = build_optimizer(model, train)
-    step = TrainStep(model, optimizer, make_scaler(device, setting.amp),
-                     SequenceLoss(config.bins, train.special_token_weight, train.ce_weight,
-                                 train.target_sigma).to(device), setting.amp,
-                     train.grad_clip_norm, device, config.bins, config.seq_format,
-                     center_loss_weight=train.center_loss_weight, center_sigma=train.center_sigma)
+    step = TrainStep.from_recipe(model, dataclasses.replace(train, amp=setting.amp), device)
     batch = random_batch(config, setting.batch, torch.Generator().manual_seed(0))
     times = []
     for i in range(setting.warmup + setting.steps):
@@ -93,9 +91,18 @@ def measure(setting: Setting, device: torch.device) -> dict:
         if i >= setting.warmup:
             times.append(time.perf_counter() - start)
     median = statistics.median(times)
-    return {"preset": setting.preset, "batch": setting.batch, "precision": "fp32" if setting.amp == "off" else "bf16 autocast",
-            "steps_timed": setting.steps, "warmup": setting.warmup, "median_step_s": median, "min_step_s": min(times), "max_step_s": max(times),
-            "samples_per_s": setting.batch / median, "parameters": sum(p.numel() for p in model.parameters())}
+    return {
+        "preset": setting.preset,
+        "batch": setting.batch,
+        "precision": "fp32" if setting.amp == "off" else "bf16 autocast",
+        "steps_timed": setting.steps,
+        "warmup": setting.warmup,
+        "median_step_s": median,
+        "min_step_s": min(times),
+        "max_step_s": max(times),
+        "samples_per_s": setting.batch / median,
+        "parameters": sum(p.numel() for p in model.parameters()),
+    }
 
 
 def markdown(results: list[dict], meta: dict) -> str:
@@ -109,9 +116,11 @@ def markdown(results: list[dict], meta: dict) -> str:
         "|---|---:|---:|---|---:|---:|---:|",
     ]
     for r in results:
-        lines.append(f"| {r['preset']} | {r['parameters'] / 1e6:.1f} M | {r['batch']} | {r['precision']} | "
-                     f"{r['steps_timed']} ({r.get('warmup', '?')}) | "
-                     f"{r['median_step_s']:.3f} | {r['samples_per_s']:.3g} |")
+        lines.append(
+            f"| {r['preset']} | {r['parameters'] / 1e6:.1f} M | {r['batch']} | {r['precision']} | "
+            f"{r['steps_timed']} ({r.get('warmup', '?')}) | "
+            f"{r['median_step_s']:.3f} | {r['samples_per_s']:.3g} |"
+        )
     lines += [
         "",
         "Notes:",
@@ -120,8 +129,12 @@ def markdown(results: list[dict], meta: dict) -> str:
         "- Median of the timed steps after warm-up; random inputs of the training shapes (data loading excluded).",
         "- The step is `seqtrack.train.step.TrainStep` (weighted CE, grad clip 0.1, AdamW with the encoder group).",
         f"- This CPU {'has' if meta['native_bf16'] else 'has no'} native bf16 matrix instructions (AVX512-BF16 / AMX)"
-        + ("" if meta["native_bf16"] else ": torch emulates bf16, so bf16 autocast is far slower than fp32 here; "
-           "use fp32 (`--amp off`) for CPU training.") ,
+        + (
+            ""
+            if meta["native_bf16"]
+            else ": torch emulates bf16, so bf16 autocast is far slower than fp32 here; "
+            "use fp32 (`--amp off`) for CPU training."
+        ),
         "- One torch thread by default: with other jobs on the 2 cores, 2 threads measured slower (thread "
         "synchronisation under contention).",
         "- Produced by `python benchmarks/train_speed.py`.",
@@ -133,11 +146,17 @@ def markdown(results: list[dict], meta: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--presets", nargs="+", default=["t128", "b256"])
-    parser.add_argument("--batch", type=int, nargs="+", default=None, help="batch per preset (default t128: 8, others: 2)")
+    parser.add_argument(
+        "--batch", type=int, nargs="+", default=None, help="batch per preset (default t128: 8, others: 2)"
+    )
     parser.add_argument("--steps", type=int, default=None, help="timed steps (default t128: 10, others: 4)")
     parser.add_argument("--precisions", nargs="+", default=["off", "bf16"], choices=["off", "bf16"])
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads (default 1: on a CPU shared with other jobs, 2 threads measured slower)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads (default 1: on a CPU shared with other jobs, 2 threads measured slower)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--render-only", action="store_true", help="rewrite the Markdown table from the JSON")
     args = parser.parse_args()
@@ -147,9 +166,15 @@ def main() -> None:
         return
     torch.set_num_threads(args.threads)
     device = torch.device("cpu")
-    meta = {"cpu": cpu_name(), "threads": torch.get_num_threads(), "cores": os.cpu_count(), "torch": torch.__version__,
-            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "native_bf16": native_bf16(), "load_before": " / ".join(f"{x:.1f}" for x in os.getloadavg())}
+    meta = {
+        "cpu": cpu_name(),
+        "threads": torch.get_num_threads(),
+        "cores": os.cpu_count(),
+        "torch": torch.__version__,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "native_bf16": native_bf16(),
+        "load_before": " / ".join(f"{x:.1f}" for x in os.getloadavg()),
+    }
     results = []
     for i, preset in enumerate(args.presets):
         small = preset.startswith(("t", "s"))
@@ -161,8 +186,11 @@ def main() -> None:
                 # Emulated bf16 is ~15x slower than fp32 here: a big network gets 2 steps, no warm-up.
                 setting = Setting(preset, batch, amp, steps=2, warmup=0)
             result = measure(setting, device)
-            print(f"{preset} batch {batch} {result['precision']}: {result['samples_per_s']:.2f} samples/s "
-                  f"(median step {result['median_step_s']:.3f} s)", flush=True)
+            print(
+                f"{preset} batch {batch} {result['precision']}: {result['samples_per_s']:.2f} samples/s "
+                f"(median step {result['median_step_s']:.3f} s)",
+                flush=True,
+            )
             results.append(result)
     meta["load_after"] = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     args.out.mkdir(parents=True, exist_ok=True)

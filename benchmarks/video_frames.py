@@ -1,6 +1,6 @@
 """Montage of chosen frames of a video (e.g. the annotated ``demo/tracked.mp4``), labelled by index.
 
-    .venv/bin/python benchmarks/video_frames.py demo/tracked.mp4 0,10,20,30 out.png [--width 320]
+.venv/bin/python benchmarks/video_frames.py demo/tracked.mp4 0,10,20,30 out.png [--width 320]
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     blank = np.zeros_like(images[0])
     while len(images) % args.columns:
         images.append(blank)
-    rows = [np.concatenate(images[r:r + args.columns], axis=1) for r in range(0, len(images), args.columns)]
+    rows = [np.concatenate(images[r : r + args.columns], axis=1) for r in range(0, len(images), args.columns)]
     cv2.imwrite(args.out, np.concatenate(rows, axis=0))
     print(f"wrote {args.out} ({len(wanted)} frames)")
     return 0

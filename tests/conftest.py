@@ -17,9 +17,13 @@ def golden_model_data() -> dict:
 def tiny_config():
     from seqtrack.config import DecoderConfig, EncoderConfig, ModelConfig
 
-    return ModelConfig(encoder=EncoderConfig(embed_dim=64, depth=2, num_heads=4),
-                       decoder=DecoderConfig(hidden_dim=32, num_heads=4, num_layers=2, dim_feedforward=64),
-                       template_size=128, search_size=128, name="tiny")
+    return ModelConfig(
+        encoder=EncoderConfig(embed_dim=64, depth=2, num_heads=4),
+        decoder=DecoderConfig(hidden_dim=32, num_heads=4, num_layers=2, dim_feedforward=64),
+        template_size=128,
+        search_size=128,
+        name="tiny",
+    )
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-GOLDEN = Path(os.environ.get("SEQTRACK_GOLDEN", SHARED / "golden"))
+GOLDEN = Path(os.environ.get("SEQTRACK_GOLDEN", REPO / "tests" / "golden"))
 
 
 def golden_file(name: str) -> Path:

@@ -14,6 +14,7 @@ _EXPORTS = {
     "SeqTrack": "seqtrack.model.seqtrack",
     "Tracker": "seqtrack.tracking.tracker",
     "TrackResult": "seqtrack.tracking.tracker",
+    "TrackResults": "seqtrack.tracking.tracker",
     "load_model": "seqtrack.model.weights",
     "save_safetensors": "seqtrack.model.weights",
     "model_preset": "seqtrack.config",

@@ -16,3 +16,19 @@ class InputError(SeqTrackError):
 
 class DatasetError(SeqTrackError):
     """A dataset or benchmark folder is missing or malformed; the message names the expected path."""
+
+
+def require_extra(module: str, extra: str, purpose: str):
+    """Import an optional dependency, or raise one `InputError` naming the extra that brings it.
+
+    Args:
+        module: what to import (``"matplotlib.figure"``); extra: the ``seqtrack[...]`` extra that
+            installs it (``"plots"``); purpose: what needs it, for the message (``"--plots"``).
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        top = module.split(".")[0]
+        raise InputError(f"{purpose} needs the optional package {top!r}: pip install 'seqtrack[{extra}]'") from None

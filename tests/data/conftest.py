@@ -50,8 +50,16 @@ def make_lasot():
 def make_got10k():
     """``make_got10k(split_dir, name, n, absence=(...), cover0=(...), gt_lines=None) -> boxes``."""
 
-    def build(split_dir: Path, name: str, n: int, absence=(), cover0=(), gt_lines: int | None = None,
-              labels: bool = True, meta: bool = True):
+    def build(
+        split_dir: Path,
+        name: str,
+        n: int,
+        absence=(),
+        cover0=(),
+        gt_lines: int | None = None,
+        labels: bool = True,
+        meta: bool = True,
+    ):
         seq = Path(split_dir) / name
         seq.mkdir(parents=True, exist_ok=True)
         for i in range(1, n + 1):

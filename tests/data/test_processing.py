@@ -16,11 +16,17 @@ from seqtrack.data.processing import (
     process_pair,
     sequence_targets,
 )
-from seqtrack.tracking.crop import IMAGENET_MEAN, IMAGENET_STD
+from seqtrack.geometry.crop import IMAGENET_MEAN, IMAGENET_STD
 
 PLAIN = ProcessingConfig(
-    template_size=32, search_size=48, search_center_jitter=0.0, search_scale_jitter=0.0, grayscale_prob=0.0,
-    joint_flip_prob=0.0, brightness_jitter=0.0, crop_flip_prob=0.0,
+    template_size=32,
+    search_size=48,
+    search_center_jitter=0.0,
+    search_scale_jitter=0.0,
+    grayscale_prob=0.0,
+    joint_flip_prob=0.0,
+    brightness_jitter=0.0,
+    crop_flip_prob=0.0,
 )
 
 

@@ -145,7 +145,9 @@ def test_got10k_root_one_level_too_high(tmp_path):
 # ---------------------------------------------------------------- TrackingNet
 def test_trackingnet_read_sequence(tmp_path, make_trackingnet):
     boxes = make_trackingnet(tmp_path, "TRAIN_3", "vidA", 12)
-    seq = trackingnet.read_sequence(tmp_path / "TRAIN_3" / "anno" / "vidA.txt", tmp_path / "TRAIN_3" / "frames" / "vidA")
+    seq = trackingnet.read_sequence(
+        tmp_path / "TRAIN_3" / "anno" / "vidA.txt", tmp_path / "TRAIN_3" / "frames" / "vidA"
+    )
     assert seq.name == "vidA" and seq.dataset == "trackingnet" and len(seq) == 12
     assert [f.name for f in seq.frames[:3]] == ["0.jpg", "1.jpg", "2.jpg"]
     assert seq.frames[10].name == "10.jpg"  # integer sort, not lexicographic

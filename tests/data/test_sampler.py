@@ -35,8 +35,13 @@ class FakeDataset(TrainingDataset):
         n = len(visible)
         boxes = np.tile([10.0, 20.0, 30.0, 40.0], (n, 1))
         boxes[:, 0] += np.arange(n)  # box x encodes the frame index
-        return Sequence(f"{self.name}-{index}", [Path(f"/{self.name}/{index}/{i}.jpg") for i in range(n)],
-                        boxes, visible, dataset=self.name)
+        return Sequence(
+            f"{self.name}-{index}",
+            [Path(f"/{self.name}/{index}/{i}.jpg") for i in range(n)],
+            boxes,
+            visible,
+            dataset=self.name,
+        )
 
 
 def test_usable_video_rule():

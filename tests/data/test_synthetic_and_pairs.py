@@ -109,8 +109,14 @@ def synthetic_root(tmp_path_factory):
 
 def _pairs(root, **kwargs):
     processing = ProcessingConfig(template_size=32, search_size=48)
-    return PairDataset([synthetic_dataset(root)], processing=processing, samples_per_epoch=16, seed=11,
-                       sampler=SamplerConfig(max_interval=10), **kwargs)
+    return PairDataset(
+        [synthetic_dataset(root)],
+        processing=processing,
+        samples_per_epoch=16,
+        seed=11,
+        sampler=SamplerConfig(max_interval=10),
+        **kwargs,
+    )
 
 
 def _same(a, b):

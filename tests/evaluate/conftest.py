@@ -1,7 +1,9 @@
-"""Shared fixtures of the evaluation tests: one generated benchmark of every layout per session."""
+"""Shared fixtures of the evaluation tests: one generated benchmark of every layout per session, and the
+weights of a tiny randomly initialised SeqTrack."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -22,3 +24,19 @@ def doubles(monkeypatch) -> str:
     """Puts the test-double tracker module ``eval_doubles`` on sys.path; returns its folder."""
     monkeypatch.syspath_prepend(str(HERE))
     return str(HERE)
+
+
+@pytest.fixture(scope="session")
+def tiny_weights(tmp_path_factory) -> Path:
+    """``tiny.safetensors``: a SeqTrack ``t128`` preset cut to one encoder block, seeded, untrained (its
+    label is ``seqtrack-tiny``). Torch is imported here, not at collection, so torch-free tests stay so."""
+    import torch
+
+    from seqtrack import SeqTrack, model_preset, save_safetensors
+
+    config = model_preset("t128")
+    config = dataclasses.replace(config, encoder=dataclasses.replace(config.encoder, depth=1))
+    torch.manual_seed(0)
+    weights = tmp_path_factory.mktemp("weights") / "tiny.safetensors"
+    save_safetensors(SeqTrack(config).eval(), weights)
+    return weights

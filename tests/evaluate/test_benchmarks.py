@@ -23,7 +23,7 @@ def _read(name: str, root: Path):
 
 
 def _check_common(seqs, n=SPEC.n_frames):
-    for index, seq in enumerate(seqs):
+    for seq in seqs:
         assert len(seq.frames) == n
         assert all(f.is_file() for f in seq.frames)
         assert seq.boxes.shape[1] == 4
@@ -32,9 +32,16 @@ def _check_common(seqs, n=SPEC.n_frames):
 def test_registry_presets_and_aliases():
     presets = {name: info.update_preset for name, info in BENCHMARKS.items()}
     assert presets == {
-        "lasot": "lasot", "lasot_ext": "lasot_extension_subset", "got10k_test": "got10k_test",
-        "got10k_val": "default", "trackingnet": "trackingnet", "tnl2k": "tnl2k", "uav": "uav", "nfs": "nfs",
-        "otb": "otb", "vot": "vot20",
+        "lasot": "lasot",
+        "lasot_ext": "lasot_extension_subset",
+        "got10k_test": "got10k_test",
+        "got10k_val": "default",
+        "trackingnet": "trackingnet",
+        "tnl2k": "tnl2k",
+        "uav": "uav",
+        "nfs": "nfs",
+        "otb": "otb",
+        "vot": "vot20",
     }
     assert canonical_name("LaSOT_extension_subset") == "lasot_ext"
     assert canonical_name("UAV123") == "uav"

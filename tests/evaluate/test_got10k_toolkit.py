@@ -29,7 +29,8 @@ def test_ao_and_sr_equal_the_got10k_toolkit(tmp_path, doubles):
     runs = []
     for kind, name in (("eval_doubles:TemplateTracker", "template"), ("eval_doubles:DriftTracker", "drift")):
         summary = run_benchmark(
-            TrackerSpec(kind=kind), benchmark.sequences(),
+            TrackerSpec(kind=kind),
+            benchmark.sequences(),
             RunOptions(results_dir=results / name, layout=benchmark.info.layout, progress=False),
         )
         assert summary.ok, summary.failed

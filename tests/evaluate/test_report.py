@@ -18,8 +18,11 @@ from seqtrack.evaluate.trackers import TrackerSpec
 
 
 def _eval(benchmark, kind, results):
-    summary = run_benchmark(TrackerSpec(kind=kind), benchmark.sequences(),
-                            RunOptions(results_dir=results, layout=benchmark.info.layout, progress=False))
+    summary = run_benchmark(
+        TrackerSpec(kind=kind),
+        benchmark.sequences(),
+        RunOptions(results_dir=results, layout=benchmark.info.layout, progress=False),
+    )
     assert summary.ok, summary.failed
 
 
@@ -35,8 +38,9 @@ def _expected(benchmark, results_dir, compat):
     curves = []
     for seq in benchmark.sequences():
         pred = read_numbers(results_dir / f"{seq.name}.txt", columns=4)
-        errors = sequence_errors(pred, seq.boxes, seq.visible, dataset="lasot", strict_length=True,
-                                 pytracking_compat=compat)
+        errors = sequence_errors(
+            pred, seq.boxes, seq.visible, dataset="lasot", strict_length=True, pytracking_compat=compat
+        )
         curves.append(sequence_curves(errors, pytracking_compat=compat))
     return summarize(curves, pytracking_compat=compat)
 
@@ -44,8 +48,20 @@ def _expected(benchmark, results_dir, compat):
 def test_report_cli_table_json_plots(lasot_runs, tmp_path, capsys):
     benchmark, runs = lasot_runs
     out_json, plots = tmp_path / "out" / "lasot.json", tmp_path / "plots"
-    status = main(["report", str(runs), "--benchmark", "lasot", "--root", str(benchmark.root),
-                   "--json", str(out_json), "--plots", str(plots)])
+    status = main(
+        [
+            "report",
+            str(runs),
+            "--benchmark",
+            "lasot",
+            "--root",
+            str(benchmark.root),
+            "--json",
+            str(out_json),
+            "--plots",
+            str(plots),
+        ]
+    )
     assert status == 0
     table = capsys.readouterr().out
     assert "| Tracker | AUC | P | P_norm | OP50 | OP75 | FPS |" in table
@@ -68,8 +84,23 @@ def test_report_cli_table_json_plots(lasot_runs, tmp_path, capsys):
 def test_report_paired_differences(lasot_runs, tmp_path, capsys):
     benchmark, runs = lasot_runs
     out_json = tmp_path / "paired.json"
-    assert main(["report", f"tmpl={runs / 'template'}", f"still={runs / 'still'}", "--benchmark", "lasot",
-                 "--root", str(benchmark.root), "--paired", "--json", str(out_json)]) == 0
+    assert (
+        main(
+            [
+                "report",
+                f"tmpl={runs / 'template'}",
+                f"still={runs / 'still'}",
+                "--benchmark",
+                "lasot",
+                "--root",
+                str(benchmark.root),
+                "--paired",
+                "--json",
+                str(out_json),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "| Tracker | AUC - tmpl's | 95% interval |" in out and "| still | " in out
     data = json.loads(out_json.read_text())
@@ -78,16 +109,32 @@ def test_report_paired_differences(lasot_runs, tmp_path, capsys):
     assert data["paired"]["reference"] == "tmpl" and paired["n_sequences"] == 3
     assert paired["difference"] == pytest.approx(np.mean(per_seq["still"]) - np.mean(per_seq["tmpl"]))
     assert paired["low"] <= paired["difference"] <= paired["high"]
-    assert main(["report", f"tmpl={runs / 'template'}", "--benchmark", "lasot", "--root", str(benchmark.root),
-                 "--paired"]) == 2
+    assert (
+        main(["report", f"tmpl={runs / 'template'}", "--benchmark", "lasot", "--root", str(benchmark.root), "--paired"])
+        == 2
+    )
     assert "at least two result folders" in capsys.readouterr().err
 
 
 def test_report_compat_mode_json(lasot_runs, tmp_path):
     benchmark, runs = lasot_runs
     out_json = tmp_path / "compat.json"
-    assert main(["report", f"mine={runs / 'template'}", "--benchmark", "lasot", "--root", str(benchmark.root),
-                 "--json", str(out_json), "--pytracking-compat"]) == 0
+    assert (
+        main(
+            [
+                "report",
+                f"mine={runs / 'template'}",
+                "--benchmark",
+                "lasot",
+                "--root",
+                str(benchmark.root),
+                "--json",
+                str(out_json),
+                "--pytracking-compat",
+            ]
+        )
+        == 0
+    )
     data = json.loads(out_json.read_text())
     assert data["pytracking_compat"] is True and data["trackers"][0]["name"] == "mine"
     expected = _expected(benchmark, runs / "template" / "lasot", compat=True)
@@ -114,8 +161,21 @@ def test_foreign_pytracking_results_comma_separated(bench_roots, tmp_path):
 def test_got10k_val_report(bench_roots, tmp_path, doubles, capsys):
     benchmark = get_benchmark("got10k_val", bench_roots["got10k_val"])
     _eval(benchmark, "eval_doubles:TemplateTracker", tmp_path / "tmpl")
-    assert main(["report", str(tmp_path / "tmpl"), "--benchmark", "got10k_val", "--root", str(benchmark.root),
-                 "--plots", str(tmp_path / "plots")]) == 0
+    assert (
+        main(
+            [
+                "report",
+                str(tmp_path / "tmpl"),
+                "--benchmark",
+                "got10k_val",
+                "--root",
+                str(benchmark.root),
+                "--plots",
+                str(tmp_path / "plots"),
+            ]
+        )
+        == 0
+    )
     assert "| Tracker | AO | SR0.5 | SR0.75 | FPS |" in capsys.readouterr().out
     assert (tmp_path / "plots" / "success_plot.png").is_file()
     ious = []
@@ -147,8 +207,23 @@ def test_got10k_layout_scored_as_ope(bench_roots, tmp_path, doubles, capsys):
     # --scoring ope: AUC / P / P_norm on GOT-layout data, equal to the metric functions
     benchmark = get_benchmark("got10k_val", bench_roots["got10k_val"])
     _eval(benchmark, "eval_doubles:TemplateTracker", tmp_path / "tmpl")
-    assert main(["report", str(tmp_path / "tmpl"), "--benchmark", "got10k_val", "--root", str(benchmark.root),
-                 "--scoring", "ope", "--plots", str(tmp_path / "plots")]) == 0
+    assert (
+        main(
+            [
+                "report",
+                str(tmp_path / "tmpl"),
+                "--benchmark",
+                "got10k_val",
+                "--root",
+                str(benchmark.root),
+                "--scoring",
+                "ope",
+                "--plots",
+                str(tmp_path / "plots"),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "AUC" in out and "P_norm" in out and "AO" not in out
     assert (tmp_path / "plots" / "norm_precision_plot.png").is_file()

@@ -23,8 +23,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _run(bench_roots, name, results, kind="eval_doubles:TemplateTracker", workers=1, **options):
     benchmark = get_benchmark(name, bench_roots[name])
-    run_options = RunOptions(results_dir=results, layout=benchmark.info.layout, workers=workers, progress=False,
-                             **options)
+    run_options = RunOptions(
+        results_dir=results, layout=benchmark.info.layout, workers=workers, progress=False, **options
+    )
     return benchmark, run_benchmark(TrackerSpec(kind=kind), benchmark.sequences(), run_options)
 
 
@@ -40,8 +41,11 @@ def test_pytracking_layout_full_precision_and_resume(bench_roots, tmp_path, doub
     assert (boxes[1:, :2] % 1 != 0).all()  # fractional values kept (x + 0.25, y + 0.5)
     assert len(read_numbers(time_path)) == len(seq.frames)
     mtimes = {p: p.stat().st_mtime_ns for p in (tmp_path / "r").iterdir()}
-    again = run_benchmark(TrackerSpec(kind="eval_doubles:TemplateTracker"), benchmark.sequences(),
-                          RunOptions(results_dir=tmp_path / "r", progress=False))
+    again = run_benchmark(
+        TrackerSpec(kind="eval_doubles:TemplateTracker"),
+        benchmark.sequences(),
+        RunOptions(results_dir=tmp_path / "r", progress=False),
+    )
     assert again.skipped == [s.name for s in benchmark.sequences()] and not again.completed
     assert mtimes == {p: p.stat().st_mtime_ns for p in (tmp_path / "r").iterdir()}
 
@@ -85,15 +89,19 @@ def test_unreadable_frame_fails_only_its_sequence(bench_roots, tmp_path, doubles
     bad = root / "Fixture1" / "img" / "0003.jpg"
     bad.write_bytes(b"not a jpeg")
     benchmark = get_benchmark("otb", root)
-    summary = run_benchmark(TrackerSpec(kind="eval_doubles:StillTracker"), benchmark.sequences(),
-                            RunOptions(results_dir=tmp_path / "r", progress=False))
+    summary = run_benchmark(
+        TrackerSpec(kind="eval_doubles:StillTracker"),
+        benchmark.sequences(),
+        RunOptions(results_dir=tmp_path / "r", progress=False),
+    )
     assert list(summary.failed) == ["Fixture1"] and str(bad) in summary.failed["Fixture1"]
     assert len(summary.completed) == 3
 
 
 def test_tracker_specs(doubles):
-    tracker = build_tracker(TrackerSpec(kind="eval_doubles:make_still", weights="w.pth", updates="lasot",
-                                        options={"delay": 0.0}))
+    tracker = build_tracker(
+        TrackerSpec(kind="eval_doubles:make_still", weights="w.pth", updates="lasot", options={"delay": 0.0})
+    )
     assert tracker.updates == "lasot"  # factory received only the keywords it accepts
     with pytest.raises(InputError, match="no attribute 'Nope'"):
         check_spec(TrackerSpec(kind="eval_doubles:Nope"))
@@ -108,15 +116,31 @@ def test_tracker_specs(doubles):
 
 def test_opencv_mil_adapter(bench_roots, tmp_path):
     benchmark = get_benchmark("vot", bench_roots["vot"])
-    summary = run_benchmark(TrackerSpec(kind="opencv-mil"), benchmark.sequences()[:1],
-                            RunOptions(results_dir=tmp_path / "r", progress=False))
+    summary = run_benchmark(
+        TrackerSpec(kind="opencv-mil"),
+        benchmark.sequences()[:1],
+        RunOptions(results_dir=tmp_path / "r", progress=False),
+    )
     assert summary.ok, summary.failed
 
 
 def _eval_command(root: Path, results: Path, delay: float, workers: int) -> list[str]:
     return [
-        sys.executable, "-m", "seqtrack", "eval", "otb", "--root", str(root), "--results", str(results),
-        "--tracker", "eval_doubles:TemplateTracker", "--option", f"delay={delay}", "--workers", str(workers),
+        sys.executable,
+        "-m",
+        "seqtrack",
+        "eval",
+        "otb",
+        "--root",
+        str(root),
+        "--results",
+        str(results),
+        "--tracker",
+        "eval_doubles:TemplateTracker",
+        "--option",
+        f"delay={delay}",
+        "--workers",
+        str(workers),
         "--no-progress",
     ]
 
@@ -141,8 +165,9 @@ def test_sigkill_mid_run_then_resume(bench_roots, tmp_path, doubles):
     root, results = bench_roots["otb"], tmp_path / "killed"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([doubles, str(REPO / "src"), os.environ.get("PYTHONPATH", "")])}
     total = 4
-    process = subprocess.Popen(_eval_command(root, results, 0.08, 2), env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        _eval_command(root, results, 0.08, 2), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     deadline = time.monotonic() + 60
     workers: list[int] = []
     while time.monotonic() < deadline:

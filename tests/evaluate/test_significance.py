@@ -37,10 +37,16 @@ def test_same_inputs_same_interval_and_order_matters():
     assert d.difference == pytest.approx(-r.difference) and d.low == pytest.approx(-r.high)
 
 
-@pytest.mark.parametrize("a,b,kwargs,message", [
-    ([1.0, 2.0], [1.0], {}, "equal"), ([], [], {}, "non-empty"), ([1.0, np.nan], [1.0, 2.0], {}, "finite"),
-    ([1.0], [2.0], {"confidence": 1.0}, "confidence"), ([1.0], [2.0], {"resamples": 0}, "resamples")])
+@pytest.mark.parametrize(
+    "a,b,kwargs,message",
+    [
+        ([1.0, 2.0], [1.0], {}, "equal"),
+        ([], [], {}, "non-empty"),
+        ([1.0, np.nan], [1.0, 2.0], {}, "finite"),
+        ([1.0], [2.0], {"confidence": 1.0}, "confidence"),
+        ([1.0], [2.0], {"resamples": 0}, "resamples"),
+    ],
+)
 def test_bad_inputs(a, b, kwargs, message):
     with pytest.raises(InputError, match=message):
         paired_bootstrap(a, b, **kwargs)
-

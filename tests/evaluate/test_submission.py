@@ -15,8 +15,11 @@ from seqtrack.evaluate.trackers import TrackerSpec
 
 
 def _eval(benchmark, results):
-    summary = run_benchmark(TrackerSpec(kind="eval_doubles:TemplateTracker"), benchmark.sequences(),
-                            RunOptions(results_dir=results, layout=benchmark.info.layout, progress=False))
+    summary = run_benchmark(
+        TrackerSpec(kind="eval_doubles:TemplateTracker"),
+        benchmark.sequences(),
+        RunOptions(results_dir=results, layout=benchmark.info.layout, progress=False),
+    )
     assert summary.ok
 
 
@@ -55,7 +58,19 @@ def test_pack_refuses_incomplete(bench_roots, tmp_path, doubles, capsys):
         pack_trackingnet(tmp_path / "r", tmp_path / "tn.zip")
     assert pack_trackingnet(tmp_path / "r", tmp_path / "tn.zip", allow_incomplete=True).sequences
     (tmp_path / "r" / f"{benchmark.names()[0]}.txt").unlink()
-    assert main(["pack", "trackingnet", str(tmp_path / "r"), "--root", str(benchmark.root),
-                 "--out", str(tmp_path / "x.zip")]) == 2
+    assert (
+        main(
+            [
+                "pack",
+                "trackingnet",
+                str(tmp_path / "r"),
+                "--root",
+                str(benchmark.root),
+                "--out",
+                str(tmp_path / "x.zip"),
+            ]
+        )
+        == 2
+    )
     assert "1 of 3 sequences have no result" in capsys.readouterr().err
     assert main(["pack", "trackingnet", str(tmp_path / "r"), "--out", str(tmp_path / "x.txt")]) == 2

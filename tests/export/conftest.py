@@ -35,7 +35,7 @@ def tracker_data():
 @pytest.fixture(scope="session")
 def onnx_fp32_run(onnx_fp32, tracker_data):
     """The golden video tracked with the fp32 ONNX predictor (tokens, boxes, updated, scores)."""
-    from seqtrack.export.onnx import OnnxPredictor
+    from seqtrack.runtime.onnxruntime import OnnxPredictor
 
     return _track_all(OnnxPredictor(onnx_fp32[0]), tracker_data)
 
@@ -51,9 +51,13 @@ def golden_tracker(predictor, data):
     from seqtrack.config import TrackerConfig
     from seqtrack.tracking.tracker import Tracker
 
-    config = TrackerConfig(template_factor=float(data["template_factor"]), search_factor=float(data["search_factor"]),
-                           window=bool(data["window"]), update_interval=int(data["update_interval"]),
-                           update_threshold=float(data["update_threshold"]))
+    config = TrackerConfig(
+        template_factor=float(data["template_factor"]),
+        search_factor=float(data["search_factor"]),
+        window=bool(data["window"]),
+        update_interval=int(data["update_interval"]),
+        update_threshold=float(data["update_threshold"]),
+    )
     return Tracker(predictor, config)
 
 
@@ -63,5 +67,9 @@ def _track_all(predictor, data, frames: int | None = None):
     video = data["frames"] if frames is None else data["frames"][: frames + 1]
     tracker.init(video[0], data["init_box"])
     results = [tracker.track(frame) for frame in video[1:]]
-    return (np.array([r.tokens for r in results]), np.array([r.box for r in results]),
-            np.array([r.template_updated for r in results]), np.array([r.score for r in results]))
+    return (
+        np.array([r.tokens for r in results]),
+        np.array([r.box for r in results]),
+        np.array([r.template_updated for r in results]),
+        np.array([r.score for r in results]),
+    )

@@ -1,4 +1,5 @@
-"""ONNX export: one graph (encoder + 4 greedy steps + Hann prior) equal to PyTorch on the golden inputs."""
+"""ONNX export: one graph (encoder + 4 greedy steps + Hann prior) equal to PyTorch on the golden inputs,
+run through the runtime's `OnnxPredictor`."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import onnx
 import pytest
 import torch
 
-from seqtrack.export.bench import box_iou
-from seqtrack.export.onnx import ExportError, OnnxPredictor, export_onnx, read_config
+from seqtrack.export.onnx import ExportError, export_onnx
+from seqtrack.geometry.boxes import box_iou
+from seqtrack.runtime.onnxruntime import OnnxError, OnnxPredictor, read_config
 
 
 def _golden_inputs(data):
@@ -24,8 +26,9 @@ def test_tokens_equal_golden_and_torch(onnx_fp32, golden_model, golden_model_dat
     assert tokens.dtype == torch.int64 and probs.dtype == torch.float64 and tokens.shape == (1, 4)
     assert tokens.tolist() == ref_tokens.tolist() == golden_model_data[f"generated_tokens_{key}"].tolist()
     np.testing.assert_allclose(probs.numpy(), ref_probs.numpy(), atol=1e-5, rtol=0)
-    np.testing.assert_allclose(probs.numpy(), golden_model_data[f"generated_confidence_{key}"].double().numpy(),
-                               atol=1e-5, rtol=1e-4)
+    np.testing.assert_allclose(
+        probs.numpy(), golden_model_data[f"generated_confidence_{key}"].double().numpy(), atol=1e-5, rtol=1e-4
+    )
 
 
 def test_export_validation_is_exact(onnx_fp32):
@@ -93,26 +96,26 @@ def test_static_batch_rejects_other_counts(tmp_path, golden_model, golden_model_
     export_onnx(golden_model, path, batch=2, dynamic_batch=False, validate=False)
     predictor = OnnxPredictor(path)
     templates, search = _golden_inputs(golden_model_data)
-    with pytest.raises(ExportError, match="exported for batch 2"):
+    with pytest.raises(OnnxError, match="exported for batch 2"):
         predictor.generate(templates, search)
-    with pytest.raises(ExportError, match="window power 2 needs the torch backend"):
+    with pytest.raises(OnnxError, match="window power 2 needs the torch backend"):
         predictor.generate(templates.expand(2, -1, -1, -1, -1), search.expand(2, -1, -1, -1), window=2.0)
     tokens, _ = predictor.generate(templates.expand(2, -1, -1, -1, -1), search.expand(2, -1, -1, -1))
     assert tokens.tolist() == [golden_model_data["generated_tokens_window"][0].tolist()] * 2
 
 
 def test_bad_files(tmp_path, onnx_fp32):
-    with pytest.raises(ExportError, match="not found"):
+    with pytest.raises(OnnxError, match="not found"):
         OnnxPredictor(tmp_path / "missing.onnx")
     garbage = tmp_path / "garbage.onnx"
     garbage.write_bytes(b"not a protobuf at all")
-    with pytest.raises(ExportError):
+    with pytest.raises(OnnxError):
         OnnxPredictor(garbage)
     foreign = tmp_path / "foreign.onnx"  # a valid ONNX file that seqtrack did not write
     proto = onnx.load(str(onnx_fp32[0]))
     del proto.metadata_props[:]
     onnx.save(proto, str(foreign))
-    with pytest.raises(ExportError, match="not written by seqtrack export"):
+    with pytest.raises(OnnxError, match="not written by seqtrack export"):
         OnnxPredictor(foreign)
 
 
@@ -121,3 +124,11 @@ def test_export_does_not_touch_the_model(tmp_path, golden_model, golden_model_da
     export_onnx(golden_model, tmp_path / "m.onnx", validate=False)
     assert not golden_model.training
     assert all(torch.equal(before[k], v) for k, v in golden_model.state_dict().items())
+
+
+def test_bad_options_and_folder(tmp_path, golden_model):
+    with pytest.raises(ExportError, match="unknown quantisation"):
+        export_onnx(golden_model, tmp_path / "m.onnx", quantize="int4")
+    with pytest.raises(ExportError, match="output folder does not exist"):
+        export_onnx(golden_model, tmp_path / "missing" / "m.onnx")
+    assert issubclass(ExportError, OnnxError)  # one except clause catches export and loading errors

@@ -13,7 +13,7 @@ import pytest
 import torch
 import yaml
 
-from seqtrack.tokens import box_to_tokens, teacher_forcing_pair
+from seqtrack.geometry.tokens import box_to_tokens, teacher_forcing_pair
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -21,8 +21,17 @@ REPO = Path(__file__).resolve().parents[2]
 TINY = {
     "preset": "t128",
     "model": {"encoder": {"depth": 1}, "template_size": 64, "search_size": 64, "bins": 32},
-    "train": {"datasets": ["SYNTHETIC"], "dataset_ratios": [1.0], "samples_per_epoch": 24, "batch_size": 2,
-              "epochs": 2, "num_workers": 0, "lr": 5.0e-4, "encoder_lr_multiplier": 1.0, "save_every": 1},
+    "train": {
+        "datasets": ["SYNTHETIC"],
+        "dataset_ratios": [1.0],
+        "samples_per_epoch": 24,
+        "batch_size": 2,
+        "epochs": 2,
+        "num_workers": 0,
+        "lr": 5.0e-4,
+        "encoder_lr_multiplier": 1.0,
+        "save_every": 1,
+    },
 }
 
 
@@ -80,8 +89,17 @@ def train_cmd():
 
     def command(args: list[str], nproc: int = 1) -> list[str]:
         if nproc > 1:
-            return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
-                    "-m", "seqtrack", "train", *args]
+            return [
+                sys.executable,
+                "-m",
+                "torch.distributed.run",
+                "--standalone",
+                f"--nproc-per-node={nproc}",
+                "-m",
+                "seqtrack",
+                "train",
+                *args,
+            ]
         return [sys.executable, "-m", "seqtrack", "train", *args]
 
     return command
@@ -97,8 +115,9 @@ def run_train(train_cmd, run_env):
     """``run_train(args, nproc=1) -> CompletedProcess`` (checked: a failure shows stdout and stderr)."""
 
     def run(args: list[str], nproc: int = 1, check: bool = True) -> subprocess.CompletedProcess:
-        done = subprocess.run(train_cmd(args, nproc), env=run_env, cwd=REPO, capture_output=True, text=True,
-                              timeout=300)
+        done = subprocess.run(
+            train_cmd(args, nproc), env=run_env, cwd=REPO, capture_output=True, text=True, timeout=300
+        )
         if check and done.returncode != 0:
             pytest.fail(f"seqtrack train failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
         return done
@@ -116,8 +135,15 @@ class SquaresDataset(torch.utils.data.Dataset):
     function of ``(seed, e, i)`` and has the `PairDataset` keys: ``templates (T, 3, S, S)``, ``search
     (3, S, S)`` float32 (ImageNet-normalised), ``seq_input`` / ``seq_target (5,)`` int64."""
 
-    def __init__(self, size: int = 64, bins: int = 32, num_templates: int = 2, samples_per_epoch: int = 1000,
-                 seed: int = 0, side: float = 0.3) -> None:
+    def __init__(
+        self,
+        size: int = 64,
+        bins: int = 32,
+        num_templates: int = 2,
+        samples_per_epoch: int = 1000,
+        seed: int = 0,
+        side: float = 0.3,
+    ) -> None:
         self.size, self.bins, self.num_templates, self.side = size, bins, num_templates, side
         self.samples_per_epoch, self.seed, self.epoch = samples_per_epoch, seed, 0
 
@@ -131,7 +157,7 @@ class SquaresDataset(torch.utils.data.Dataset):
         s = self.size
         image = np.clip(0.5 + 0.1 * rng.standard_normal((s, s, 3)), 0, 1).astype(np.float32)
         x, y, w, h = np.round(box).astype(int)
-        image[y:y + h, x:x + w] = (1.0, 0.1, 0.1)
+        image[y : y + h, x : x + w] = (1.0, 0.1, 0.1)
         return torch.from_numpy(((image - MEAN) / STD).transpose(2, 0, 1).copy())
 
     def __getitem__(self, index: int) -> dict:

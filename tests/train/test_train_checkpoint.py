@@ -8,8 +8,16 @@ import random
 import numpy as np
 import torch
 
-from seqtrack.train.checkpoint import (Progress, ResumeState, RunFolder, atomic_torch_save, capture_rng, load_resume,
-                                       restore_rng, save_resume)
+from seqtrack.train.checkpoint import (
+    Progress,
+    ResumeState,
+    RunFolder,
+    atomic_torch_save,
+    capture_rng,
+    load_resume,
+    restore_rng,
+    save_resume,
+)
 from seqtrack.train.metrics import MetricsLog, read_metrics, truncate_after
 
 
@@ -31,9 +39,15 @@ def test_resume_file_round_trip(tmp_path):
     model(torch.ones(1, 3)).sum().backward()
     optimizer.step()
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 2)
-    state = ResumeState(progress=Progress(epoch=3, samples_in_epoch=8, global_step=17, epoch_loss_sum=1.25),
-                        config={"train": {"lr": 0.1}}, model=model.state_dict(), optimizer=optimizer.state_dict(),
-                        scheduler=scheduler.state_dict(), rng=[capture_rng()], extra={"mae": ""})
+    state = ResumeState(
+        progress=Progress(epoch=3, samples_in_epoch=8, global_step=17, epoch_loss_sum=1.25),
+        config={"train": {"lr": 0.1}},
+        model=model.state_dict(),
+        optimizer=optimizer.state_dict(),
+        scheduler=scheduler.state_dict(),
+        rng=[capture_rng()],
+        extra={"mae": ""},
+    )
     path = tmp_path / "resume.pt"
     save_resume(state, path)
     assert [p.name for p in tmp_path.iterdir()] == ["resume.pt"]  # no temporary file left behind

@@ -6,10 +6,11 @@ import json
 
 import pytest
 import torch
-
 from safetensors.torch import load_file
 
-from seqtrack.cli import main
+from seqtrack.cli import build_parser, main
+from seqtrack.cli.train import experiment_from_args
+from seqtrack.config import load_yaml
 from seqtrack.model.weights import load_model
 from seqtrack.train.metrics import read_metrics
 
@@ -17,8 +18,18 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _args(config, data_root, out, *extra):
-    return ["train", str(config), "--data-root", str(data_root), "--out", str(out), "--no-progress",
-            "--log-every", "1", *extra]
+    return [
+        "train",
+        str(config),
+        "--data-root",
+        str(data_root),
+        "--out",
+        str(out),
+        "--no-progress",
+        "--log-every",
+        "1",
+        *extra,
+    ]
 
 
 def test_train_run_folder_and_refusals(write_config, data_root, tmp_path, capsys):
@@ -28,8 +39,14 @@ def test_train_run_folder_and_refusals(write_config, data_root, tmp_path, capsys
     printed = capsys.readouterr().out
     assert "epoch 2/2: loss" in printed and "samples/s" in printed and "finished" in printed
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["checkpoint_ep0001.safetensors", "checkpoint_ep0002.safetensors", "config.yaml",
-                     "finished.json", "metrics.jsonl", "resume.pt"]
+    assert names == [
+        "checkpoint_ep0001.safetensors",
+        "checkpoint_ep0002.safetensors",
+        "config.yaml",
+        "finished.json",
+        "metrics.jsonl",
+        "resume.pt",
+    ]
     records = read_metrics(out / "metrics.jsonl")
     steps = [r for r in records if r["kind"] == "step"]
     assert [r["step"] for r in steps] == list(range(1, 9))  # 8 samples / batch 2 = 4 steps an epoch
@@ -87,8 +104,9 @@ def test_user_errors_are_one_line(write_config, data_root, tmp_path, capsys):
 
 def test_resume_may_move_an_lr_drop_that_has_not_happened(write_config, data_root, tmp_path, capsys):
     def recipe(name, epochs, drop, tracker=None):
-        return write_config(name, {"train": {"samples_per_epoch": 4, "epochs": epochs, "lr_drop_epoch": drop},
-                                   "tracker": tracker or {}})
+        return write_config(
+            name, {"train": {"samples_per_epoch": 4, "epochs": epochs, "lr_drop_epoch": drop}, "tracker": tracker or {}}
+        )
 
     def epochs_of(out):
         return [(r["lr"], r["loss"]) for r in read_metrics(out / "metrics.jsonl") if r["kind"] == "epoch"]
@@ -108,3 +126,54 @@ def test_resume_may_move_an_lr_drop_that_has_not_happened(write_config, data_roo
     (out / "finished.json").unlink()
     assert main(_args(recipe("d.yaml", 5, 5), data_root, out)) == 2
     assert "train.lr_drop_epoch" in capsys.readouterr().err
+
+
+def test_scientific_lr_trains_and_set_reaches_the_run(write_config, data_root, tmp_path):
+    config = write_config(overrides={"train": {"epochs": 3}})
+    # YAML 1.1 reads 1e-4 (no dot) as a string: it used to crash the run after its folder was made.
+    config.write_text(config.read_text().replace("lr: 0.0005", "lr: 1e-4"))
+    assert "lr: 1e-4" in config.read_text()
+    out = tmp_path / "run"
+    sets = ["--set", "train.samples_per_epoch=4", "--set", "train.epochs=1"]
+    assert main(_args(config, data_root, out, *sets)) == 0
+    steps = [r for r in read_metrics(out / "metrics.jsonl") if r["kind"] == "step"]
+    assert len(steps) == 2 and all(r["lr"] == 1e-4 for r in steps)  # 4 samples / batch 2, one epoch
+    saved = load_yaml(out / "config.yaml")
+    assert (saved.train.lr, saved.train.samples_per_epoch, saved.train.epochs) == (1e-4, 4, 1)
+
+
+def test_set_applies_after_the_file_and_the_flags(write_config, tmp_path):
+    config = write_config()
+    args = build_parser().parse_args(
+        ["train", str(config), "--out", str(tmp_path / "run"), "--lr", "1e-3", "--set", "train.lr=2e-4"]
+        + ["--set", "model.encoder.depth=2", "--set", "tracker.window_power=4"]
+    )
+    experiment = experiment_from_args(args)
+    assert experiment.train.lr == 2e-4 and experiment.model.encoder.depth == 2
+    assert experiment.tracker.window_power == 4.0
+
+
+@pytest.mark.parametrize(
+    ("overrides", "extra", "message"),
+    [
+        ({"train": {"lr": "abc"}}, [], "bad.yaml: train.lr: expected a number (float), got 'abc' (str)"),
+        ({"train": {"batch_size": "two"}}, [], "bad.yaml: train.batch_size: expected an integer (int), got 'two'"),
+        ({"train": {"lrr": 1e-4}}, [], "bad.yaml: train.lrr: unknown key (did you mean 'lr'?); valid keys of train:"),
+        ({"train": {"amp": "fp32"}}, [], "bad.yaml: train.amp: expected one of 'off', 'fp16', 'bf16', got 'fp32'"),
+        ({}, ["--set", "train.lr=abc"], "--set train.lr=abc: train.lr: expected a number (float), got 'abc' (str)"),
+        ({}, ["--set", "model.encoder.dpeth=2"], "--set model.encoder.dpeth=2: model.encoder.dpeth: unknown key"),
+        ({}, ["--set", "train.lr"], "--set train.lr: expected KEY=VALUE"),
+        ({}, ["--set", "train.epochs=0"], "train.epochs must be at least 1, got 0"),
+        ({}, ["--set", "train.samples_per_epoch=1"], "samples_per_epoch 1 is smaller than the global batch 2"),
+        ({}, ["--amp", "fp16", "--device", "cpu"], "--amp fp16 needs a CUDA device"),
+    ],
+)
+def test_bad_configs_fail_in_one_line_before_the_run_folder(
+    write_config, data_root, tmp_path, capsys, overrides, extra, message
+):
+    config = write_config("bad.yaml", overrides)
+    out = tmp_path / "run"
+    assert main(_args(config, data_root, out, *extra)) == 2
+    err = capsys.readouterr().err.replace(str(tmp_path) + "/", "")
+    assert err.startswith(f"seqtrack: error: {message}") and err.count("\n") == 1, err
+    assert not out.exists()

@@ -8,7 +8,6 @@ from safetensors.torch import load_file
 
 from seqtrack.config import load_yaml
 from seqtrack.model.seqtrack import SeqTrack
-
 from seqtrack.train.metrics import read_metrics
 
 
@@ -17,10 +16,23 @@ def test_two_ranks_match_one_process_with_double_batch(write_config, data_root, 
     overrides = {"model": {"decoder": {"dropout": 0.0}}, "train": {"samples_per_epoch": 20, "epochs": 1}}
     common = ["--data-root", str(data_root), "--log-every", "1", "--no-progress", "--threads", "1"]
     single, double = tmp_path / "single", tmp_path / "ddp"
-    run_train([str(write_config("single.yaml", {**overrides, "train": {**overrides["train"], "batch_size": 4}})),
-               *common, "--out", str(single)])
-    run_train([str(write_config("ddp.yaml", {**overrides, "train": {**overrides["train"], "batch_size": 2}})),
-               *common, "--out", str(double)], nproc=2)
+    run_train(
+        [
+            str(write_config("single.yaml", {**overrides, "train": {**overrides["train"], "batch_size": 4}})),
+            *common,
+            "--out",
+            str(single),
+        ]
+    )
+    run_train(
+        [
+            str(write_config("ddp.yaml", {**overrides, "train": {**overrides["train"], "batch_size": 2}})),
+            *common,
+            "--out",
+            str(double),
+        ],
+        nproc=2,
+    )
 
     def steps(out):
         return [r for r in read_metrics(out / "metrics.jsonl") if r["kind"] == "step"]

@@ -10,22 +10,29 @@ import torch
 
 from seqtrack.config import load_yaml
 from seqtrack.train.metrics import read_metrics
-from seqtrack.train.trainer import TrainOptions, train
+from seqtrack.train.options import TrainOptions
+from seqtrack.train.trainer import train
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _train(config, dataset, out):
-    train(config, TrainOptions(out=out, log_every=1, progress=False, checkpoint_every_steps=0, tensorboard=False,
-                               print_fn=lambda *_: None), dataset=dataset)
+    train(
+        config,
+        TrainOptions(
+            out=out, log_every=1, progress=False, checkpoint_every_steps=0, tensorboard=False, print_fn=lambda *_: None
+        ),
+        dataset=dataset,
+    )
     return [r["loss"] for r in read_metrics(out / "metrics.jsonl") if r["kind"] == "step"]
 
 
 def test_loss_falls_on_generated_crops(write_config, squares, tmp_path):
     steps, batch = 200, 8
     config = load_yaml(write_config())
-    config.train = dataclasses.replace(config.train, samples_per_epoch=steps * batch, batch_size=batch, epochs=1,
-                                       lr=1e-3)
+    config.train = dataclasses.replace(
+        config.train, samples_per_epoch=steps * batch, batch_size=batch, epochs=1, lr=1e-3
+    )
     losses = _train(config, squares(64, config.model.bins, 2, steps * batch), tmp_path / "run")
     assert len(losses) == steps
     initial, final = statistics.mean(losses[:3]), statistics.mean(losses[-20:])
@@ -52,8 +59,9 @@ def test_memorises_a_small_batch_through_the_images(write_config, squares, tmp_p
     # below ~ln(4) per centre token; a near-zero loss needs the images.
     steps, batch = 120, 4
     config = load_yaml(write_config(overrides={"model": {"decoder": {"dropout": 0.0}}}))
-    config.train = dataclasses.replace(config.train, samples_per_epoch=steps * batch, batch_size=batch, epochs=1,
-                                       lr=1e-3)
+    config.train = dataclasses.replace(
+        config.train, samples_per_epoch=steps * batch, batch_size=batch, epochs=1, lr=1e-3
+    )
     losses = _train(config, _Fixed(squares(64, config.model.bins, 2), batch, steps * batch), tmp_path / "run")
     prior_floor = 2 * torch.log(torch.tensor(4.0)).item() / (4 + 0.01)
     print(f"loss {losses[0]:.3f} -> {statistics.mean(losses[-10:]):.3f} (prior floor {prior_floor:.3f})")

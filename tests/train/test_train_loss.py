@@ -1,4 +1,4 @@
-"""The weighted cross-entropy (spec §5.4) against hand-computed values."""
+"""The weighted cross-entropy (docs/official-behaviour.md §5.4) against hand-computed values."""
 
 from __future__ import annotations
 
@@ -19,9 +19,15 @@ def test_class_weights():
 
 def test_loss_hand_computed():
     # bins = 2: classes 0, 1 are coordinates, 2 = END, 3 = START.
-    logits = torch.tensor([[[0.0, 0.0, 0.0, 0.0],               # target 0: p = 1/4
-                            [0.0, math.log(3.0), 0.0, 0.0],     # target 1: p = 3/6
-                            [0.0, 0.0, math.log(2.0), 0.0]]])   # target END: p = 2/5
+    logits = torch.tensor(
+        [
+            [
+                [0.0, 0.0, 0.0, 0.0],  # target 0: p = 1/4
+                [0.0, math.log(3.0), 0.0, 0.0],  # target 1: p = 3/6
+                [0.0, 0.0, math.log(2.0), 0.0],
+            ]
+        ]
+    )  # target END: p = 2/5
     targets = torch.tensor([[0, 1, 2]])
     ce = [math.log(4.0), math.log(2.0), math.log(2.5)]
     expected = (ce[0] + ce[1] + 0.01 * ce[2]) / (1 + 1 + 0.01)
@@ -140,28 +146,57 @@ def test_center_head_step_and_checkpoint(tmp_path):
     from seqtrack.train.optim import build_optimizer
     from seqtrack.train.step import TrainStep, make_scaler
 
-    config = ModelConfig(encoder=EncoderConfig(embed_dim=32, depth=1, num_heads=2),
-                         decoder=DecoderConfig(hidden_dim=32, num_heads=2, dim_feedforward=32),
-                         template_size=32, search_size=64, bins=20, center_head=True)
+    config = ModelConfig(
+        encoder=EncoderConfig(embed_dim=32, depth=1, num_heads=2),
+        decoder=DecoderConfig(hidden_dim=32, num_heads=2, dim_feedforward=32),
+        template_size=32,
+        search_size=64,
+        bins=20,
+        center_head=True,
+    )
     torch.manual_seed(0)
     model = SeqTrack(config)
-    batch = {"templates": torch.randn(2, 2, 3, 32, 32), "search": torch.randn(2, 3, 64, 64),
-             "seq_input": torch.tensor([[21, 5, 6, 7, 8], [21, 9, 9, 3, 3]]),
-             "seq_target": torch.tensor([[5, 6, 7, 8, 20], [9, 9, 3, 3, 20]])}
+    batch = {
+        "templates": torch.randn(2, 2, 3, 32, 32),
+        "search": torch.randn(2, 3, 64, 64),
+        "seq_input": torch.tensor([[21, 5, 6, 7, 8], [21, 9, 9, 3, 3]]),
+        "seq_target": torch.tensor([[5, 6, 7, 8, 20], [9, 9, 3, 3, 20]]),
+    }
     logits, center = model(batch["templates"], batch["search"], batch["seq_input"], return_center=True)
     assert logits.shape == (2, 5, 22) and center.shape == (2, 16)
     train = TrainConfig(center_loss_weight=1.0)
-    step = TrainStep(model, build_optimizer(model, train), make_scaler(torch.device("cpu"), "off"),
-                     SequenceLoss(20), "off", 1.0, torch.device("cpu"), 20, "xywh", center_loss_weight=1.0)
+    step = TrainStep(
+        model,
+        build_optimizer(model, train),
+        make_scaler(torch.device("cpu"), "off"),
+        SequenceLoss(20),
+        "off",
+        1.0,
+        torch.device("cpu"),
+        20,
+        "xywh",
+        center_loss_weight=1.0,
+    )
     before = model.center_head.weight.detach().clone()
     step(batch)
     assert not torch.equal(before, model.center_head.weight)  # the head trains
     path = tmp_path / "c.safetensors"
     save_safetensors(model, path)
     assert load_model(path).config.center_head  # and travels with the weights
-    plain = SeqTrack(ModelConfig(encoder=config.encoder, decoder=config.decoder, template_size=32,
-                                 search_size=64, bins=20))
+    plain = SeqTrack(
+        ModelConfig(encoder=config.encoder, decoder=config.decoder, template_size=32, search_size=64, bins=20)
+    )
     assert not any("center_head" in k for k in plain.state_dict())  # off: official state dict
     with pytest.raises(Exception, match="center"):
-        TrainStep(plain, build_optimizer(plain, train), make_scaler(torch.device("cpu"), "off"), SequenceLoss(20),
-                  "off", 1.0, torch.device("cpu"), 20, "xywh", center_loss_weight=1.0)
+        TrainStep(
+            plain,
+            build_optimizer(plain, train),
+            make_scaler(torch.device("cpu"), "off"),
+            SequenceLoss(20),
+            "off",
+            1.0,
+            torch.device("cpu"),
+            20,
+            "xywh",
+            center_loss_weight=1.0,
+        )

@@ -54,8 +54,9 @@ def test_lrs_at_epochs_1_400_401(model):
     assert optimizer.defaults["betas"] == (0.9, 0.999) and optimizer.defaults["eps"] == 1e-8
 
 
-@pytest.mark.parametrize("settings", [{"encoder_lr_multiplier": 0.0}, {"encoder_lr_multiplier": -1.0},
-                                      {"freeze_encoder": True}])
+@pytest.mark.parametrize(
+    "settings", [{"encoder_lr_multiplier": 0.0}, {"encoder_lr_multiplier": -1.0}, {"freeze_encoder": True}]
+)
 def test_encoder_freezes(settings):
     config = model_preset("t128")
     config.encoder.depth = 1

@@ -13,15 +13,19 @@ from seqtrack.config import load_yaml
 from seqtrack.model.seqtrack import SeqTrack
 from seqtrack.model.weights import load_mae_encoder
 from seqtrack.train.metrics import read_metrics
-from seqtrack.train.trainer import TrainOptions, train
+from seqtrack.train.options import TrainOptions
+from seqtrack.train.trainer import train
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _losses(config, squares, out, steps=3, batch=2):
     config.train = dataclasses.replace(config.train, samples_per_epoch=steps * batch, batch_size=batch, epochs=1)
-    train(config, TrainOptions(out=out, log_every=1, progress=False, tensorboard=False, print_fn=lambda *_: None),
-          dataset=squares(64, config.model.bins, 2, steps * batch))
+    train(
+        config,
+        TrainOptions(out=out, log_every=1, progress=False, tensorboard=False, print_fn=lambda *_: None),
+        dataset=squares(64, config.model.bins, 2, steps * batch),
+    )
     return [r["loss"] for r in read_metrics(out / "metrics.jsonl") if r["kind"] == "step"]
 
 
@@ -66,8 +70,24 @@ def test_mae_initialisation(write_config, data_root, tmp_path):
 
     out = tmp_path / "run"
     # lr ~ 0: the saved weights are the initial ones (up to 1e-12 updates)
-    assert main(["train", str(config_path), "--data-root", str(data_root), "--out", str(out), "--no-progress",
-                 "--mae", str(path), "--lr", "1e-12"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(config_path),
+                "--data-root",
+                str(data_root),
+                "--out",
+                str(out),
+                "--no-progress",
+                "--mae",
+                str(path),
+                "--lr",
+                "1e-12",
+            ]
+        )
+        == 0
+    )
     expected = SeqTrack(config.model)
     load_mae_encoder(expected, path)
     trained = load_file(out / "checkpoint_ep0001.safetensors")
@@ -86,18 +106,56 @@ def test_init_from_trained_weights_then_refusals(write_config, data_root, tmp_pa
     path = tmp_path / "stage1.safetensors"
     save_safetensors(source, path)
     out = tmp_path / "run"
-    assert main(["train", str(config_path), "--data-root", str(data_root), "--out", str(out), "--no-progress",
-                 "--init", str(path), "--lr", "1e-12"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                str(config_path),
+                "--data-root",
+                str(data_root),
+                "--out",
+                str(out),
+                "--no-progress",
+                "--init",
+                str(path),
+                "--lr",
+                "1e-12",
+            ]
+        )
+        == 0
+    )
     trained = load_file(out / "checkpoint_ep0001.safetensors")
     for key, value in source.state_dict().items():
         assert torch.allclose(trained[key], value, atol=1e-6), key
 
     # A network of another shape is refused with one line naming the file and the keys that do not fit.
     other = write_config("wide.yaml", overrides={"model": {"bins": 64}})
-    code = main(["train", str(other), "--data-root", str(data_root), "--out", str(tmp_path / "r2"), "--no-progress",
-                 "--init", str(path)])
+    code = main(
+        [
+            "train",
+            str(other),
+            "--data-root",
+            str(data_root),
+            "--out",
+            str(tmp_path / "r2"),
+            "--no-progress",
+            "--init",
+            str(path),
+        ]
+    )
     message = capsys.readouterr().err
     assert code != 0 and "stage1.safetensors" in message and "mis-shaped" in message
-    code = main(["train", str(config_path), "--data-root", str(data_root), "--out", str(tmp_path / "r3"),
-                 "--no-progress", "--init", str(tmp_path / "missing.safetensors")])
+    code = main(
+        [
+            "train",
+            str(config_path),
+            "--data-root",
+            str(data_root),
+            "--out",
+            str(tmp_path / "r3"),
+            "--no-progress",
+            "--init",
+            str(tmp_path / "missing.safetensors"),
+        ]
+    )
     assert code != 0 and "missing.safetensors" in capsys.readouterr().err

@@ -21,8 +21,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _losses(out):
     records = read_metrics(out / "metrics.jsonl")
-    return ([(r["step"], r["epoch"], r["batch"], r["loss"], r["grad_norm"]) for r in records if r["kind"] == "step"],
-            [(r["epoch"], r["loss"]) for r in records if r["kind"] == "epoch"])
+    return (
+        [(r["step"], r["epoch"], r["batch"], r["loss"], r["grad_norm"]) for r in records if r["kind"] == "step"],
+        [(r["epoch"], r["loss"]) for r in records if r["kind"] == "epoch"],
+    )
 
 
 def _wait_for_step(out, step, process, timeout=120.0):
@@ -40,15 +42,28 @@ def _wait_for_step(out, step, process, timeout=120.0):
 def test_sigkill_then_resume_gives_the_same_losses(write_config, data_root, tmp_path, train_cmd, run_env, run_train):
     # 40 samples / batch 2 = 20 steps an epoch, 2 epochs; decoder dropout stays on (0.1) on purpose.
     config = write_config(overrides={"train": {"samples_per_epoch": 40, "epochs": 2}})
-    common = [str(config), "--data-root", str(data_root), "--log-every", "1", "--checkpoint-every-steps", "3",
-              "--no-progress"]
+    common = [
+        str(config),
+        "--data-root",
+        str(data_root),
+        "--log-every",
+        "1",
+        "--checkpoint-every-steps",
+        "3",
+        "--no-progress",
+    ]
     reference = tmp_path / "reference"
     run_train([*common, "--out", str(reference)])
 
     killed = tmp_path / "killed"
     # The interrupted run loads data in a worker process; the reference and the restart do not.
-    process = subprocess.Popen(train_cmd([*common, "--out", str(killed), "--workers", "1"]), env=run_env, cwd=REPO,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        train_cmd([*common, "--out", str(killed), "--workers", "1"]),
+        env=run_env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         _wait_for_step(killed, 8, process)  # resume points were written after steps 3 and 6
     finally:

@@ -29,8 +29,8 @@ def read_text(path: Path, what: str = "file") -> str:
         raise DatasetError(f"cannot read {what} {path}: {error.strerror or error}") from None
 
 
-def read_boxes(path: Path) -> np.ndarray:
-    """Read a ground-truth file of one ``x,y,w,h`` box a line.
+def read_groundtruth(path: Path) -> np.ndarray:
+    """Read a benchmark's ground-truth file of one ``x,y,w,h`` box a line.
 
     Values may be separated by commas, tabs or spaces; ``NaN`` is accepted (unannotated frames).
     Blank lines are skipped.

@@ -1,7 +1,8 @@
 """The small interface every training dataset implements, for the pair sampler.
 
 A training dataset is an indexable collection of `Sequence` records. Readers index files only; pixels
-are read later, by the processing step, from ``Sequence.frames``. Visibility follows spec §5.1 and is
+are read later, by the processing step, from ``Sequence.frames``. Visibility follows docs/official-behaviour.md §5.1
+and is
 exposed through ``Sequence.target_visible()`` (the ``visible`` flags, and positive box size).
 """
 
@@ -18,7 +19,7 @@ class TrainingDataset(ABC):
     Attributes:
         name: short dataset name (``"lasot"``, ``"got10k_vottrain"``, ``"coco"``...).
         is_video: False for image datasets (every item is a one-frame sequence that the sampler
-            duplicates into the template and search frames, spec §5.1 step 4).
+            duplicates into the template and search frames, docs/official-behaviour.md §5.1 step 4).
     """
 
     name: str = ""

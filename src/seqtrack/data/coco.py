@@ -1,6 +1,6 @@
 """COCO 2017 as an image training dataset: every non-crowd instance is a one-frame sequence.
 
-On-disk layout (spec §5.6)::
+On-disk layout (docs/official-behaviour.md §5.6)::
 
     root/images/train2017/000000000009.jpg ...
     root/annotations/instances_train2017.json
@@ -9,7 +9,7 @@ The 450 MB json takes tens of seconds and gigabytes of memory to parse, once per
 parsed once and a compact index (file names, boxes, ids, categories; about 30 MB) is cached as an
 ``.npz`` file next to the json, or in the user cache directory when the json's folder is read-only.
 The cache key is the json's size and modification time, so a replaced json is re-indexed.
-Masks are not indexed: SeqTrack's processing never uses them (spec §5.3).
+Masks are not indexed: SeqTrack's processing never uses them (docs/official-behaviour.md §5.3).
 """
 
 from __future__ import annotations
@@ -141,14 +141,14 @@ def load_index(json_path: Path, cache_dir: Path | None = None) -> CocoIndex:
 
 
 class CocoTrain(TrainingDataset):
-    """COCO instances as one-frame sequences (spec §5.1 step 4, §5.6).
+    """COCO instances as one-frame sequences (docs/official-behaviour.md §5.1 step 4, §5.6).
 
     Args:
         root: COCO root with ``images/<split><version>/`` and ``annotations/instances_<split><version>.json``.
         split, version: ``"train"``, ``"2017"`` by default.
         cache_dir: where to keep the parsed index (default: beside the json, else the user cache).
     Every item has one frame, ``visible=[True]``; its ``target_visible()`` is False only for zero-size boxes.
-    The official "w > 50 and h > 50" flag is not applied, as in the official sampler (spec §9.7).
+    The official "w > 50 and h > 50" flag is not applied, as in the official sampler (docs/official-behaviour.md §9.7).
     """
 
     name = "coco"

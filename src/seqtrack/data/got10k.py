@@ -1,6 +1,6 @@
 """GOT-10k: one-sequence reader (train / val / test folders) and the training splits.
 
-On-disk layout (spec §5.6, §6.4)::
+On-disk layout (docs/official-behaviour.md §5.6, §6.4)::
 
     <split>/list.txt                      sequence names, one a line (its ORDER defines the split ids)
     <split>/<seq>/00000001.jpg ...        frames, sorted by integer stem
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from seqtrack.data.annotations import (
     list_numbered_frames,
-    read_boxes,
+    read_groundtruth,
     read_key_values,
     read_label_column,
     read_text,
@@ -51,7 +51,7 @@ def read_sequence(seq_dir: Path) -> Sequence:
     if not frames:
         raise DatasetError(f"no frames in GOT-10k sequence folder {seq_dir}: expected 00000001.jpg ...")
     gt_path = seq_dir / "groundtruth.txt"
-    boxes = read_boxes(gt_path)
+    boxes = read_groundtruth(gt_path)
     if len(boxes) not in (1, len(frames)):
         raise DatasetError(f"malformed ground-truth file {gt_path}: {len(boxes)} boxes for {len(frames)} frames")
     visible = None
@@ -101,14 +101,14 @@ def split_names(list_names: list[str], ids: list[int], list_path: Path) -> list[
 
 
 class Got10kTrain(TrainingDataset):
-    """GOT-10k training sequences (spec §5.6).
+    """GOT-10k training sequences (docs/official-behaviour.md §5.6).
 
     Args:
         root: the GOT-10k *train* folder (holding ``list.txt``).
         split: ``"vottrain"`` (7086), ``"votval"`` (1249), ``"train_full"`` (9335) or ``None`` (every
             line of ``list.txt``, in order).
         ids: explicit positions in ``list.txt`` (overrides ``split``).
-    Visibility (spec §5.1): absence == 0, cover > 0, positive size.
+    Visibility (docs/official-behaviour.md §5.1): absence == 0, cover > 0, positive size.
     """
 
     is_video = True
@@ -123,7 +123,9 @@ class Got10kTrain(TrainingDataset):
             elif split in SPLIT_ID_FILES:
                 ids = read_split_ids(SPLIT_ID_FILES[split])
             else:
-                raise ValueError(f"unknown GOT-10k split {split!r}; expected one of {', '.join(SPLIT_ID_FILES)} or None")
+                raise ValueError(
+                    f"unknown GOT-10k split {split!r}; expected one of {', '.join(SPLIT_ID_FILES)} or None"
+                )
         self.ids = [int(i) for i in ids]
         self.names = split_names(list_names, self.ids, self.root / "list.txt")
         self.name = f"got10k_{split}" if split and not explicit else "got10k"

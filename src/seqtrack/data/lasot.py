@@ -1,6 +1,6 @@
 """LaSOT: one-sequence reader (training and benchmark) and the 1120-video training split.
 
-On-disk layout (spec §5.6, §6.4)::
+On-disk layout (docs/official-behaviour.md §5.6, §6.4)::
 
     root/<class>/<class>-<n>/img/00000001.jpg ...      frames, 1-based, 8 digits
                              groundtruth.txt           one 'x,y,w,h' line a frame (pixels)
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from seqtrack.data.annotations import read_boxes, read_flag_line, read_text
+from seqtrack.data.annotations import read_flag_line, read_groundtruth, read_text
 from seqtrack.data.base import TrainingDataset
 from seqtrack.data.sequence import Sequence
 from seqtrack.data.splits import read_split_names
@@ -36,7 +36,7 @@ def read_sequence(seq_dir: Path) -> Sequence:
     img_dir = seq_dir / "img"
     if not img_dir.is_dir():
         raise DatasetError(f"missing LaSOT frames folder: expected {img_dir}")
-    boxes = read_boxes(seq_dir / "groundtruth.txt")
+    boxes = read_groundtruth(seq_dir / "groundtruth.txt")
     count = len(boxes)
     occluded = read_flag_line(seq_dir / "full_occlusion.txt", expected=count)
     out_of_view = read_flag_line(seq_dir / "out_of_view.txt", expected=count)
@@ -65,13 +65,13 @@ def sequence_dir(root: Path, name: str) -> Path:
 
 
 class LasotTrain(TrainingDataset):
-    """LaSOT training videos (spec §5.6): the official 1120-video split, or every video on disk.
+    """LaSOT training videos (docs/official-behaviour.md §5.6): the official 1120-video split, or every video on disk.
 
     Args:
         root: the LaSOT root holding the ``<class>/`` folders.
         split: ``"train"`` (the 1120 official training videos) or ``None`` (all sequences found).
         names: explicit sequence names (overrides ``split``).
-    Visibility (spec §5.1): not fully occluded, not out of view, positive size.
+    Visibility (docs/official-behaviour.md §5.1): not fully occluded, not out of view, positive size.
     """
 
     name = "lasot"

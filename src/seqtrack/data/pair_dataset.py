@@ -2,23 +2,25 @@
 
 Item ``i`` of epoch ``e`` is drawn from its own generator ``numpy.random.default_rng([seed, e, i])``:
 the sample depends only on (seed, epoch, index), never on which worker or rank computes it, nor on
-the order of access. The loader's index therefore just names a sample (spec §5.1: the official
+the order of access. The loader's index therefore just names a sample (docs/official-behaviour.md §5.1: the official
 sampler ignores it and draws from a global RNG, which is not reproducible).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from collections.abc import Sequence as Seq
+from functools import partial
 from pathlib import Path
-from typing import Callable, Sequence as Seq
 
 import numpy as np
 import torch.utils.data
 
 from seqtrack.data.base import TrainingDataset
-from seqtrack.data.images import read_rgb
 from seqtrack.data.processing import ProcessingConfig, TrainingSample, process_pair
 from seqtrack.data.sampler import PairSample, PairSampler, SamplerConfig
 from seqtrack.errors import DatasetError
+from seqtrack.io.images import read_rgb
 
 
 def sample_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
@@ -45,7 +47,7 @@ class PairDataset(torch.utils.data.Dataset):
         processing: `ProcessingConfig`; sampler: `SamplerConfig`.
         samples_per_epoch: ``len(self)`` (60,000 officially).
         seed: base seed; the item RNG is ``default_rng([seed, epoch, index])``.
-        loader: ``path -> (H, W, 3) uint8 RGB`` (default `read_rgb`).
+        loader: ``path -> (H, W, 3) uint8 RGB`` (default `read_rgb`, raising `DatasetError`).
         max_resamples: how many invalid draws (empty crop) are tolerated before raising.
 
     Call `set_epoch` before each epoch. With ``persistent_workers=True`` the workers hold copies made
@@ -61,7 +63,7 @@ class PairDataset(torch.utils.data.Dataset):
         samples_per_epoch: int = 60000,
         seed: int = 0,
         sampler: SamplerConfig = SamplerConfig(),
-        loader: Callable[[Path], np.ndarray] = read_rgb,
+        loader: Callable[[Path], np.ndarray] = partial(read_rgb, error=DatasetError),
         max_resamples: int = 100,
     ):
         self.sampler = PairSampler(datasets, ratios, sampler)

@@ -90,12 +90,16 @@ def dead_leaves_image(seed: int, size: tuple[int, int] = (480, 640)) -> np.ndarr
         if kind == 0:
             cv2.circle(mask, centre, int(round(r)), 255, -1, cv2.LINE_AA)
         elif kind == 1:
-            cv2.ellipse(mask, centre, (max(1, int(rx)), max(1, int(ry))), rng.uniform(0, 180), 0, 360, 255, -1,
-                        cv2.LINE_AA)
+            cv2.ellipse(
+                mask, centre, (max(1, int(rx)), max(1, int(ry))), rng.uniform(0, 180), 0, 360, 255, -1, cv2.LINE_AA
+            )
         else:
             corners = 4 if kind == 2 else int(rng.integers(3, 8))
-            angles = (np.sort(rng.uniform(0, 2 * math.pi, corners)) if kind == 3
-                      else np.arange(4) * math.pi / 2 + rng.uniform(0, math.pi / 2))
+            angles = (
+                np.sort(rng.uniform(0, 2 * math.pi, corners))
+                if kind == 3
+                else np.arange(4) * math.pi / 2 + rng.uniform(0, math.pi / 2)
+            )
             pts = np.stack([half + rx * np.cos(angles), half + ry * np.sin(angles)], axis=1)
             cv2.fillPoly(mask, [np.round(pts).astype(np.int32)], 255, cv2.LINE_AA)
         # clip the shape's square to the image

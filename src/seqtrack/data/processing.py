@@ -1,4 +1,5 @@
-"""Training-sample processing (spec §5.3, §5.2): augment, jitter, crop, normalise, make token targets.
+"""Training-sample processing (docs/official-behaviour.md §5.3, §5.2): augment, jitter, crop, normalise, make token
+targets.
 
 For one `PairSample` (T templates + 1 search frame, full frames as ``(H, W, 3)`` uint8 RGB and boxes
 ``xywh`` pixels), in the official order:
@@ -6,11 +7,11 @@ For one `PairSample` (T templates + 1 search frame, full frames as ``(H, W, 3)``
 1. joint transform, ONE draw for all frames: grayscale (p = 0.05), horizontal flip (p = 0.5; box
    ``x1' = (W − 1) − x1 − w`` as officially);
 2. box jitter per frame (search: centre 3.5, scale 0.5; templates: none);
-3. crop around the jittered box through `seqtrack.tracking.crop.crop_square` (the tracker's own
+3. crop around the jittered box through `seqtrack.geometry.crop.crop_square` (the tracker's own
    geometry), target box via `box_to_crop_normalized` (``xywh`` in units of ``S − 1``, unclamped);
 4. per-crop transform, an INDEPENDENT draw per crop: brightness ``b ~ U(0.8, 1.2)`` (pixel·b clamped
    to 255), horizontal flip (p = 0.5; normalised box ``x1' = 1 − x1 − w``), ImageNet normalisation;
-5. search box → tokens (`seqtrack.tokens.box_to_tokens`), decoder input ``[START, t1..t4]`` and
+5. search box → tokens (`seqtrack.geometry.tokens.box_to_tokens`), decoder input ``[START, t1..t4]`` and
    target ``[t1..t4, END]``.
 
 A sample whose jittered box has an empty crop is reported invalid (None) so that the caller resamples.
@@ -19,15 +20,16 @@ A sample whose jittered box has an empty crop is reported invalid (None) so that
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence as Seq
 from dataclasses import dataclass
-from typing import Sequence as Seq, TypedDict
+from typing import TypedDict
 
 import cv2
 import numpy as np
 import torch
 
-from seqtrack.tokens import box_to_tokens, teacher_forcing_pair
-from seqtrack.tracking.crop import CropError, box_to_crop_normalized, crop_side, crop_square, normalize_crops
+from seqtrack.geometry.crop import CropError, box_to_crop_normalized, crop_side, crop_square, normalize_crops
+from seqtrack.geometry.tokens import box_to_tokens, teacher_forcing_pair
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,7 @@ def flip_box_horizontal(box_xywh: np.ndarray, width: int) -> np.ndarray:
 def joint_transform(
     frames: Seq[np.ndarray], boxes: np.ndarray, rng: np.random.Generator, grayscale_prob: float, flip_prob: float
 ) -> tuple[list[np.ndarray], np.ndarray]:
-    """Grayscale then horizontal flip, ONE random draw shared by all frames (spec §5.3 step 2).
+    """Grayscale then horizontal flip, ONE random draw shared by all frames (docs/official-behaviour.md §5.3 step 2).
 
     Args:
         frames: ``(H, W, 3)`` uint8 RGB frames (sizes may differ); boxes: ``(K, 4)`` ``xywh`` pixels.
@@ -118,7 +120,7 @@ def joint_transform(
 
 
 def jitter_box(box_xywh: np.ndarray, center_jitter: float, scale_jitter: float, rng: np.random.Generator) -> np.ndarray:
-    """Official box jitter (spec §5.3 step 3).
+    """Official box jitter (docs/official-behaviour.md §5.3 step 3).
 
     ``size' = size · exp(N(0, 1) · scale_jitter)`` per dimension; ``max_offset = sqrt(w'·h') ·
     center_jitter``; ``centre' = centre + max_offset · (U[0, 1) − 0.5)`` per dimension. The random
@@ -146,7 +148,7 @@ def crop_is_valid(box_xywh: np.ndarray, factor: float) -> bool:
 def crop_transform(
     crop: np.ndarray, box_norm: np.ndarray, rng: np.random.Generator, brightness_jitter: float, flip_prob: float
 ) -> tuple[torch.Tensor, np.ndarray]:
-    """Per-crop brightness and horizontal flip, then ImageNet normalisation (spec §5.3 step 6).
+    """Per-crop brightness and horizontal flip, then ImageNet normalisation (docs/official-behaviour.md §5.3 step 6).
 
     Args:
         crop: ``(S, S, 3)`` uint8 RGB; box_norm: ``(4,)`` ``xywh`` normalised by ``S − 1``.

@@ -1,4 +1,4 @@
-"""The official "order" template/search frame sampler (spec §5.1), driven by an explicit RNG.
+"""The official "order" template/search frame sampler (docs/official-behaviour.md §5.1), driven by an explicit RNG.
 
 One draw picks a dataset (probability ∝ ratio), a sequence (retrying, within that dataset, until a
 video has more than ``2·(T+1)`` visible frames and at least 20 frames), then ``T+1`` frame ids:
@@ -16,9 +16,9 @@ passed in, so a sample is a pure function of its seed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence as Seq
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence as Seq
 
 import numpy as np
 
@@ -148,7 +148,7 @@ def sample_frame_ids(rng: np.random.Generator, visible: np.ndarray, config: Samp
 
 
 class PairSampler:
-    """Draws `PairSample` records from several training datasets (spec §5.1, "order" mode).
+    """Draws `PairSample` records from several training datasets (docs/official-behaviour.md §5.1, "order" mode).
 
     Args:
         datasets: the training datasets.
@@ -156,7 +156,9 @@ class PairSampler:
         config: `SamplerConfig`.
     """
 
-    def __init__(self, datasets: Seq[TrainingDataset], ratios: Seq[float] | None = None, config: SamplerConfig = SamplerConfig()):
+    def __init__(
+        self, datasets: Seq[TrainingDataset], ratios: Seq[float] | None = None, config: SamplerConfig = SamplerConfig()
+    ):
         self.datasets = list(datasets)
         if not self.datasets:
             raise ValueError("PairSampler needs at least one dataset")
@@ -181,7 +183,7 @@ class PairSampler:
                 if ids is None:  # pragma: no cover - usable videos always have visible frames
                     continue
             else:
-                # Image datasets are accepted without a visibility check (official, spec §9.7).
+                # Image datasets are accepted without a visibility check (official, docs/official-behaviour.md §9.7).
                 ids = np.zeros(num_ids, dtype=np.int64)
             frames = [sequence.frames[i] for i in ids]
             boxes = np.asarray(sequence.boxes, dtype=np.float64)[ids]

@@ -1,6 +1,6 @@
 """TrackingNet: one-sequence reader and the TRAIN_0 .. TRAIN_11 training chunks.
 
-On-disk layout (spec §5.6, §6.4)::
+On-disk layout (docs/official-behaviour.md §5.6, §6.4)::
 
     root/TRAIN_k/anno/<vid>.txt           'x,y,w,h' a line (TEST: first frame only)
     root/TRAIN_k/frames/<vid>/0.jpg ...   frames, 0-based, no zero padding, sorted by integer
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from seqtrack.data.annotations import list_numbered_frames, read_boxes
+from seqtrack.data.annotations import list_numbered_frames, read_groundtruth
 from seqtrack.data.base import TrainingDataset
 from seqtrack.data.sequence import Sequence
 from seqtrack.errors import DatasetError
@@ -28,21 +28,28 @@ def read_sequence(anno_file: Path, frames_dir: Path) -> Sequence:
             ``<split>/frames`` is accepted too (the ``<vid>`` sub-folder is then used).
     Returns:
         `Sequence` named ``<vid>``, frames sorted by integer stem, ``boxes`` ``(N, 4)`` float64 ``xywh``
-        pixels (``(1, 4)`` for TEST), ``visible=None`` (visibility = positive box size, spec §5.1),
+        pixels (``(1, 4)`` for TEST), ``visible=None`` (visibility = positive box size, docs/official-behaviour.md
+        §5.1),
         ``dataset="trackingnet"``.
     """
     anno_file, frames_dir = Path(anno_file), Path(frames_dir)
     name = anno_file.stem
     if frames_dir.name != name and (frames_dir / name).is_dir():
         frames_dir = frames_dir / name
-    boxes = read_boxes(anno_file)
+    boxes = read_groundtruth(anno_file)
     frames = list_numbered_frames(frames_dir)
     if not frames:
         raise DatasetError(f"no frames in TrackingNet frames folder {frames_dir}: expected 0.jpg, 1.jpg, ...")
     if len(boxes) not in (1, len(frames)):
         raise DatasetError(f"malformed annotation file {anno_file}: {len(boxes)} boxes for {len(frames)} frames")
-    return Sequence(name=name, frames=frames, boxes=boxes, visible=None, dataset="trackingnet",
-                    meta={"chunk": anno_file.parent.parent.name})
+    return Sequence(
+        name=name,
+        frames=frames,
+        boxes=boxes,
+        visible=None,
+        dataset="trackingnet",
+        meta={"chunk": anno_file.parent.parent.name},
+    )
 
 
 class TrackingNetTrain(TrainingDataset):
@@ -71,7 +78,9 @@ class TrackingNetTrain(TrainingDataset):
             names = sorted(p.stem for p in anno_dir.iterdir() if p.suffix == ".txt")
             self.videos.extend((chunk, n) for n in names)
         if not self.videos:
-            raise DatasetError(f"no TrackingNet videos under {self.root}/TRAIN_{{{','.join(map(str, self.chunks))}}}/anno")
+            raise DatasetError(
+                f"no TrackingNet videos under {self.root}/TRAIN_{{{','.join(map(str, self.chunks))}}}/anno"
+            )
 
     def __len__(self) -> int:
         return len(self.videos)

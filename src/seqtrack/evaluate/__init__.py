@@ -5,7 +5,8 @@ Modules (import what you need; nothing heavy is imported here):
 * `seqtrack.evaluate.benchmarks`: ``get_benchmark(name, root)`` -> `Benchmark` (``sequences()``,
   ``update_preset``), one module per benchmark (LaSOT, LaSOT_ext, GOT-10k, TrackingNet, TNL2K, UAV123,
   NfS-30, OTB-100, VOT-ST).
-* `seqtrack.evaluate.trackers`: `TrackerSpec` (picklable) and `build_tracker`.
+* `seqtrack.evaluate.trackers`: `TrackerSpec` (picklable; with the backend, precision and device of the
+  network) and `build_tracker`.
 * `seqtrack.evaluate.runner`: ``run_benchmark(spec, sequences, RunOptions(...))`` -> `RunSummary`.
 * `seqtrack.evaluate.results`: result-file layouts, atomic writes, reading other trackers' files.
 * `seqtrack.evaluate.metrics`: IoU, success / precision / normalised precision, AUC, OP50/OP75,
@@ -13,5 +14,5 @@ Modules (import what you need; nothing heavy is imported here):
 * `seqtrack.evaluate.report` and `seqtrack.evaluate.plots`: tables, JSON, success / precision plots.
 * `seqtrack.evaluate.submission`: GOT-10k and TrackingNet server archives.
 * `seqtrack.evaluate.fixtures`: a small generated benchmark in every layout (tests, demos).
-* `seqtrack.evaluate.commands`: the ``seqtrack eval``, ``report`` and ``pack`` subcommands.
+* `seqtrack.cli.evaluate`: the ``seqtrack eval``, ``report`` and ``pack`` subcommands.
 """

@@ -15,12 +15,14 @@ rectangle / polygon / mask regions (VOT).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np
+
+from seqtrack.errors import require_extra
 
 _BACKGROUNDS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry")
 _TARGETS = ("chelsea", "astronaut", "coffee")
@@ -38,7 +40,7 @@ class FixtureSpec:
 
 
 def _sample_image(name: str) -> np.ndarray:
-    from skimage import data  # sample images ship inside the scikit-image wheel
+    data = require_extra("skimage.data", "synthetic", "the generated benchmark fixtures")  # images in the wheel
 
     image = getattr(data, name)()
     if image.ndim == 2:
@@ -61,8 +63,9 @@ def ground_truth(index: int, spec: FixtureSpec) -> np.ndarray:
 
 def render_frames(index: int, boxes: np.ndarray, spec: FixtureSpec) -> list[np.ndarray]:
     """RGB ``(height, width, 3)`` uint8 frames with the target patch pasted at ``boxes`` (xywh)."""
-    background = cv2.resize(_sample_image(_BACKGROUNDS[index % len(_BACKGROUNDS)]), (spec.width, spec.height),
-                            interpolation=cv2.INTER_AREA)
+    background = cv2.resize(
+        _sample_image(_BACKGROUNDS[index % len(_BACKGROUNDS)]), (spec.width, spec.height), interpolation=cv2.INTER_AREA
+    )
     target = _sample_image(_TARGETS[index % len(_TARGETS)])
     frames = []
     for x, y, w, h in boxes.astype(int):
@@ -96,7 +99,9 @@ def _write_frames(folder: Path, frames: list[np.ndarray], pattern: str, start: i
 # --- one writer per layout ------------------------------------------------------------------------
 
 
-def write_lasot(root: Path, spec: FixtureSpec = FixtureSpec(), classes: tuple[str, ...] = ("airplane", "bicycle")) -> Path:
+def write_lasot(
+    root: Path, spec: FixtureSpec = FixtureSpec(), classes: tuple[str, ...] = ("airplane", "bicycle")
+) -> Path:
     """LaSOT layout with ``testing_set.txt``; sequence 0 has fully occluded frames, sequence 1
     out-of-view frames (frames 4-5 and 7 respectively, 0-based)."""
     names = []

@@ -11,7 +11,7 @@ Two conventions live here:
   clipped to the image, the first frame and every frame with ``cover == 0`` left out, all remaining
   frames of all sequences pooled. See `got10k_sequence_ious`.
 
-pytracking has two known defects (spec §9 items 8 and 9). They are *fixed by default*; pass
+pytracking has two known defects (docs/official-behaviour.md §9 items 8 and 9). They are *fixed by default*; pass
 ``pytracking_compat=True`` to reproduce the numbers pytracking (and the official SeqTrack toolkit)
 prints:
 
@@ -29,12 +29,14 @@ All percentages returned by the summaries are in ``[0, 100]``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from collections.abc import Sequence as Seq
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence as Seq
 
 import numpy as np
 
 from seqtrack.errors import InputError
+from seqtrack.geometry.boxes import box_iou
 
 # --- threshold grids ------------------------------------------------------------------------------
 
@@ -43,9 +45,29 @@ SUCCESS_THRESHOLDS = np.arange(21, dtype=np.float64) / 20.0
 #: pytracking's grid, the values of ``torch.arange(0.0, 1.05, 0.05, dtype=torch.float64)`` written out
 #: (NumPy's arange rounds differently): index 15 is 0.7500000000000001, hence defect (b).
 PYTRACKING_SUCCESS_THRESHOLDS = np.array(
-    [0.0, 0.05, 0.1, 0.15000000000000002, 0.2, 0.25, 0.30000000000000004, 0.35000000000000003, 0.4, 0.45,
-     0.5, 0.55, 0.6000000000000001, 0.6500000000000001, 0.7000000000000001, 0.7500000000000001, 0.8,
-     0.8500000000000001, 0.9, 0.9500000000000001, 1.0],
+    [
+        0.0,
+        0.05,
+        0.1,
+        0.15000000000000002,
+        0.2,
+        0.25,
+        0.30000000000000004,
+        0.35000000000000003,
+        0.4,
+        0.45,
+        0.5,
+        0.55,
+        0.6000000000000001,
+        0.6500000000000001,
+        0.7000000000000001,
+        0.7500000000000001,
+        0.8,
+        0.8500000000000001,
+        0.9,
+        0.9500000000000001,
+        1.0,
+    ],
     dtype=np.float64,
 )
 #: centre-error thresholds in pixels, 0..50; precision is read at 20 px.
@@ -366,29 +388,9 @@ def attribute_summaries(
 
 
 def iou_clipped(pred: np.ndarray, gt: np.ndarray, image_wh: tuple[float, float] | None = None) -> np.ndarray:
-    """IoU with the GOT-10k toolkit convention: exclusive corners (``x + w``), boxes first clipped to
-    the image ``(W, H)`` when given, ``eps`` added to the union, result clipped to [0, 1].
-
-    Args:
-        pred, gt: ``(N, 4)`` ``xywh`` boxes.
-        image_wh: image width and height (GOT-10k ``meta_info.ini`` "resolution").
-    """
-    boxes = [np.array(b, dtype=np.float64).reshape(-1, 4) for b in (pred, gt)]
-    if image_wh is not None:
-        width, height = float(image_wh[0]), float(image_wh[1])
-        for b in boxes:
-            b[:, 0] = np.clip(b[:, 0], 0, width)
-            b[:, 1] = np.clip(b[:, 1], 0, height)
-            b[:, 2] = np.clip(b[:, 2], 0, width - b[:, 0])
-            b[:, 3] = np.clip(b[:, 3], 0, height - b[:, 1])
-    a, b = boxes
-    x1 = np.maximum(a[:, 0], b[:, 0])
-    y1 = np.maximum(a[:, 1], b[:, 1])
-    x2 = np.minimum(a[:, 0] + a[:, 2], b[:, 0] + b[:, 2])
-    y2 = np.minimum(a[:, 1] + a[:, 3], b[:, 1] + b[:, 3])
-    intersection = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    union = a[:, 2] * a[:, 3] + b[:, 2] * b[:, 3] - intersection
-    return np.clip(intersection / (union + np.finfo(float).eps), 0.0, 1.0)
+    """IoU with the GOT-10k toolkit convention (`seqtrack.geometry.boxes.box_iou`) of ``(N, 4)`` ``xywh``
+    rows, both first clipped to the image ``(W, H)`` when given (GOT-10k ``meta_info.ini`` "resolution")."""
+    return box_iou(np.reshape(pred, (-1, 4)), np.reshape(gt, (-1, 4)), image_wh)
 
 
 def got10k_sequence_ious(

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from seqtrack.errors import require_extra
 from seqtrack.evaluate.metrics import (
     GOT10K_THRESHOLDS,
     NORM_PRECISION_THRESHOLDS,
@@ -22,7 +23,7 @@ _STYLES = ("-", "--", "-.", ":")
 
 
 def _save(figure, out_dir: Path, stem: str) -> list[Path]:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    FigureCanvasAgg = require_extra("matplotlib.backends.backend_agg", "plots", "plotting").FigureCanvasAgg
 
     FigureCanvasAgg(figure)
     paths = []
@@ -45,14 +46,15 @@ def _plot(
     out_dir: Path,
     stem: str,
 ) -> list[Path]:
-    from matplotlib.figure import Figure
+    Figure = require_extra("matplotlib.figure", "plots", "plotting (--plots)").Figure
 
     figure = Figure(figsize=(5.0, 4.2))
     axes = figure.add_subplot(1, 1, 1)
     ranked = sorted(curves, key=lambda item: -item[1] if np.isfinite(item[1]) else np.inf)
     for rank, (name, score, y) in enumerate(ranked):
-        axes.plot(x, np.asarray(y) * 100.0, _STYLES[(rank // 10) % len(_STYLES)], linewidth=2,
-                  label=f"[{score:.1f}] {name}")
+        axes.plot(
+            x, np.asarray(y) * 100.0, _STYLES[(rank // 10) % len(_STYLES)], linewidth=2, label=f"[{score:.1f}] {name}"
+        )
     axes.set_title(title)
     axes.set_xlabel(xlabel)
     axes.set_ylabel(ylabel)
@@ -76,26 +78,48 @@ def write_plots(report: Report, out_dir: Path) -> list[Path]:
     evaluations = report.evaluations
     if report.benchmark.scoring == "got10k":
         curves = [(e.run.name, e.summary.ao, e.summary.success_curve) for e in evaluations]
-        return _plot(curves, GOT10K_THRESHOLDS, title=f"Success plot on {title}", xlabel="Overlap threshold",
-                     ylabel="Success rate (%)", score_name="AO", legend_loc="lower left", out_dir=out_dir,
-                     stem="success_plot")
+        return _plot(
+            curves,
+            GOT10K_THRESHOLDS,
+            title=f"Success plot on {title}",
+            xlabel="Overlap threshold",
+            ylabel="Success rate (%)",
+            score_name="AO",
+            legend_loc="lower left",
+            out_dir=out_dir,
+            stem="success_plot",
+        )
     paths = _plot(
         [(e.run.name, e.summary.auc, e.summary.success_curve) for e in evaluations],
         success_thresholds(report.pytracking_compat),
-        title=f"Success plot on {title}", xlabel="Overlap threshold", ylabel="Success rate (%)",
-        score_name="AUC", legend_loc="lower left", out_dir=out_dir, stem="success_plot",
+        title=f"Success plot on {title}",
+        xlabel="Overlap threshold",
+        ylabel="Success rate (%)",
+        score_name="AUC",
+        legend_loc="lower left",
+        out_dir=out_dir,
+        stem="success_plot",
     )
     paths += _plot(
         [(e.run.name, e.summary.precision, e.summary.precision_curve) for e in evaluations],
         PRECISION_THRESHOLDS,
-        title=f"Precision plot on {title}", xlabel="Location error threshold (pixels)", ylabel="Precision (%)",
-        score_name="P@20", legend_loc="lower right", out_dir=out_dir, stem="precision_plot",
+        title=f"Precision plot on {title}",
+        xlabel="Location error threshold (pixels)",
+        ylabel="Precision (%)",
+        score_name="P@20",
+        legend_loc="lower right",
+        out_dir=out_dir,
+        stem="precision_plot",
     )
     paths += _plot(
         [(e.run.name, e.summary.norm_precision, e.summary.norm_precision_curve) for e in evaluations],
         NORM_PRECISION_THRESHOLDS,
-        title=f"Normalized precision plot on {title}", xlabel="Normalized location error threshold",
-        ylabel="Normalized precision (%)", score_name="P_norm@0.2", legend_loc="lower right", out_dir=out_dir,
+        title=f"Normalized precision plot on {title}",
+        xlabel="Normalized location error threshold",
+        ylabel="Normalized precision (%)",
+        score_name="P_norm@0.2",
+        legend_loc="lower right",
+        out_dir=out_dir,
         stem="norm_precision_plot",
     )
     return paths

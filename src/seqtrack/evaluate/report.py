@@ -11,14 +11,12 @@ FPS = scored frames / the sum of their per-frame times (``_time.txt`` files; NaN
 from __future__ import annotations
 
 import dataclasses
-
 import json
 import math
+from collections.abc import Sequence as Seq
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence as Seq
 
-import cv2
 import numpy as np
 
 from seqtrack.data.sequence import Sequence
@@ -37,6 +35,7 @@ from seqtrack.evaluate.metrics import (
 )
 from seqtrack.evaluate.results import find_boxes_files, find_time_file, has_results, read_numbers
 from seqtrack.evaluate.significance import PairedDifference, paired_bootstrap
+from seqtrack.io.images import ImageReadError, read_rgb
 
 
 @dataclass(frozen=True)
@@ -98,7 +97,9 @@ def resolve_runs(paths: Seq[str], benchmark: str) -> list[TrackerRun]:
             raise InputError(f"no results folder at {path}")
         found = _runs_under(path, benchmark)
         if not found:
-            raise InputError(f"no result files for {benchmark} under {path} (expected <seq>.txt or <seq>/<seq>_001.txt)")
+            raise InputError(
+                f"no result files for {benchmark} under {path} (expected <seq>.txt or <seq>/<seq>_001.txt)"
+            )
         if label:
             if len(found) > 1:
                 raise InputError(f"{argument}: NAME= needs a single tracker folder, {path} holds {len(found)}")
@@ -130,10 +131,16 @@ def _runs_under(path: Path, benchmark: str) -> list[TrackerRun]:
 
 
 def _image_wh(seq: Sequence) -> tuple[float, float] | None:
+    """``(W, H)`` of the sequence's frames in pixels (from its meta, else its first frame); None if unknown."""
     if "image_wh" in seq.meta:
         return seq.meta["image_wh"]  # type: ignore[return-value]
-    image = cv2.imread(str(seq.frames[0]), cv2.IMREAD_UNCHANGED) if seq.frames else None
-    return None if image is None else (float(image.shape[1]), float(image.shape[0]))
+    if not seq.frames:
+        return None
+    try:
+        image = read_rgb(seq.frames[0])
+    except ImageReadError:
+        return None  # an unreadable frame leaves the boxes unclipped rather than failing the report
+    return float(image.shape[1]), float(image.shape[0])
 
 
 def _time_totals(files: list[Path], n_frames: int) -> tuple[int, float]:
@@ -167,7 +174,9 @@ def evaluate_run(
     for seq in sequences:
         files = find_boxes_files(run.results_dir, seq)
         if not files:
-            raise InputError(f"missing result for {seq.name} of {run.name}: expected {run.results_dir / (seq.name + '.txt')}")
+            raise InputError(
+                f"missing result for {seq.name} of {run.name}: expected {run.results_dir / (seq.name + '.txt')}"
+            )
         predictions = [read_numbers(f, columns=4) for f in files]
         timed, total = _time_totals(files, len(seq.frames))
         frames_timed, seconds = frames_timed + timed, seconds + total
@@ -184,8 +193,13 @@ def evaluate_run(
             run_curves = [
                 sequence_curves(
                     sequence_errors(
-                        p, seq.boxes, seq.visible, dataset=benchmark.name, strict_length=benchmark.strict_length,
-                        pytracking_compat=pytracking_compat, name=seq.name,
+                        p,
+                        seq.boxes,
+                        seq.visible,
+                        dataset=benchmark.name,
+                        strict_length=benchmark.strict_length,
+                        pytracking_compat=pytracking_compat,
+                        name=seq.name,
                     ),
                     pytracking_compat=pytracking_compat,
                 )
@@ -204,7 +218,9 @@ def evaluate_run(
     fps = frames_timed / seconds if seconds > 0 else float("nan")
     if got10k:
         return TrackerEvaluation(run=run, summary=got10k_summary(ious), per_sequence=per_sequence, fps=fps)
-    flags = {s.name: {k: bool(v) for k, v in s.attributes.items() if isinstance(v, (bool, np.bool_))} for s in sequences}
+    flags = {
+        s.name: {k: bool(v) for k, v in s.attributes.items() if isinstance(v, (bool, np.bool_))} for s in sequences
+    }
     return TrackerEvaluation(
         run=run,
         summary=summarize(list(curves.values()), pytracking_compat=pytracking_compat),
@@ -306,7 +322,9 @@ def attribute_table(report: Report, metric: str = "auc") -> str:
     lines = [header, "|---|" + "---:|" * len(report.evaluations)]
     for attr in attributes:
         count = max((e.attributes[attr].n_sequences for e in report.evaluations if attr in e.attributes), default=0)
-        values = [_fmt(getattr(e.attributes[attr], metric)) if attr in e.attributes else "–" for e in report.evaluations]
+        values = [
+            _fmt(getattr(e.attributes[attr], metric)) if attr in e.attributes else "–" for e in report.evaluations
+        ]
         lines.append(f"| {attr} ({count}) | " + " | ".join(values) + " |")
     return "\n".join(lines) + f"\n\n{metric.upper()} by attribute.\n"
 
@@ -321,9 +339,12 @@ def paired_differences(report: Report, resamples: int = 10000, seed: int = 0) ->
     metric = "ao" if report.benchmark.scoring == "got10k" else "auc"
     first, *others = report.evaluations
     reference = [first.per_sequence[name][metric] for name in report.sequences]
-    return {e.run.name: paired_bootstrap(reference, [e.per_sequence[name][metric] for name in report.sequences],
-                                         resamples=resamples, seed=seed)
-            for e in others}
+    return {
+        e.run.name: paired_bootstrap(
+            reference, [e.per_sequence[name][metric] for name in report.sequences], resamples=resamples, seed=seed
+        )
+        for e in others
+    }
 
 
 def paired_table(report: Report, differences: dict[str, PairedDifference]) -> str:
@@ -333,13 +354,19 @@ def paired_table(report: Report, differences: dict[str, PairedDifference]) -> st
     metric = "AO" if report.benchmark.scoring == "got10k" else "AUC"
     first = report.evaluations[0].run.name
     confidence = next(iter(differences.values())).confidence
-    lines = [f"| Tracker | {metric} - {first}'s | {100 * confidence:g}% interval | resamples where it is higher |",
-             "|---|---:|---:|---:|"]
+    lines = [
+        f"| Tracker | {metric} - {first}'s | {100 * confidence:g}% interval | resamples where it is higher |",
+        "|---|---:|---:|---:|",
+    ]
     for name, d in differences.items():
-        lines.append(f"| {name} | {d.difference:+.1f} | [{d.low:+.1f}, {d.high:+.1f}] | {100 * d.share_b_better:.0f}% |")
+        lines.append(
+            f"| {name} | {d.difference:+.1f} | [{d.low:+.1f}, {d.high:+.1f}] | {100 * d.share_b_better:.0f}% |"
+        )
     n = next(iter(differences.values())).n_sequences
-    return ("\n".join(lines) + f"\n\nPaired bootstrap over the {n} sequences (mean per-sequence {metric}): an interval "
-            "that contains 0 means the data do not tell the two trackers apart.\n")
+    return (
+        "\n".join(lines) + f"\n\nPaired bootstrap over the {n} sequences (mean per-sequence {metric}): an interval "
+        "that contains 0 means the data do not tell the two trackers apart.\n"
+    )
 
 
 def report_dict(report: Report) -> dict[str, object]:
@@ -372,7 +399,9 @@ def write_json(report: Report, path: Path, differences: dict[str, PairedDifferen
     path.parent.mkdir(parents=True, exist_ok=True)
     content = report_dict(report)
     if differences:
-        content["paired"] = {"reference": report.evaluations[0].run.name,
-                             "differences": {name: d.as_dict() for name, d in differences.items()}}
+        content["paired"] = {
+            "reference": report.evaluations[0].run.name,
+            "differences": {name: d.as_dict() for name, d in differences.items()},
+        }
     path.write_text(json.dumps(content, indent=2, allow_nan=False) + "\n")
     return path

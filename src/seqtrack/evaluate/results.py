@@ -7,9 +7,13 @@ Layouts (see `seqtrack.evaluate.benchmarks.base`):
 * ``got10k``: ``<results>/<seq>/<seq>_001.txt`` (comma-separated; ``_002``... for repeated runs) and
   ``<results>/<seq>/<seq>_time.txt``.
 
+File names, separators and number formatting come from `seqtrack.io.boxes`, which the tracking CLI's
+`BoxWriter` uses too, so both write the same text for the same boxes; this module adds the atomic
+write and the completeness checks an evaluation run needs.
+
 Precision: our own files keep every float exactly (Python's shortest round-trip ``repr``), so scores
 computed from them equal the scores of the in-memory boxes. The official toolkit truncates boxes to
-integers before saving (spec §6.1, §9.10); ``integer=True`` reproduces that.
+integers before saving (docs/official-behaviour.md §6.1, §9.10); ``integer=True`` reproduces that.
 
 Reading accepts tab-, comma- or whitespace-separated files, as other trackers write them.
 """
@@ -19,35 +23,18 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
 from seqtrack.data.sequence import Sequence
 from seqtrack.evaluate.benchmarks.base import LAYOUT_GOT10K, LAYOUT_PYTRACKING
 from seqtrack.evaluate.metrics import ResultsError
+from seqtrack.io.boxes import format_boxes, format_times, layout_paths, layout_separator
 
 TEMP_PREFIX = "."
 TEMP_SUFFIX = ".tmp"
 _TEMP_NAME = re.compile(r"^\..+\.(\d+)\.tmp$")
 _SPLIT = re.compile(r"[,\s;]+")
-
-
-def format_value(value: float, integer: bool = False) -> str:
-    """One number as written to a result file: shortest exact float text, or truncated integer."""
-    if integer:
-        return str(int(value))  # int() truncates toward zero, like numpy's astype(int) in the official code
-    return repr(float(value))
-
-
-def format_boxes(boxes: np.ndarray, delimiter: str = "\t", integer: bool = False) -> str:
-    """Text of a ``(N, 4)`` ``xywh`` array, one line per box."""
-    return "".join(delimiter.join(format_value(v, integer) for v in row) + "\n" for row in np.asarray(boxes).reshape(-1, 4))
-
-
-def format_times(times: Iterable[float]) -> str:
-    """Text of per-frame times in seconds, one a line, full precision."""
-    return "".join(repr(float(t)) + "\n" for t in times)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -96,12 +83,11 @@ def remove_stale_temp_files(results_dir: Path) -> list[Path]:
 
 def result_paths(results_dir: Path, name: str, layout: str, run: int = 1) -> tuple[Path, Path]:
     """``(boxes file, time file)`` of sequence ``name`` in ``layout`` (run number for GOT-10k)."""
-    results_dir = Path(results_dir)
-    if layout == LAYOUT_GOT10K:
-        return results_dir / name / f"{name}_{run:03d}.txt", results_dir / name / f"{name}_time.txt"
-    if layout == LAYOUT_PYTRACKING:
-        return results_dir / f"{name}.txt", results_dir / f"{name}_time.txt"
-    raise ValueError(f"unknown result layout {layout!r}")
+    if layout not in (LAYOUT_GOT10K, LAYOUT_PYTRACKING):
+        raise ValueError(f"unknown result layout {layout!r}")
+    (boxes_path,), time_path = layout_paths(results_dir, layout, name, run=run)
+    assert time_path is not None  # both benchmark layouts have a time file
+    return boxes_path, time_path
 
 
 def write_result(
@@ -122,9 +108,8 @@ def write_result(
         integer: truncate boxes to integers like the official toolkit (default: exact floats).
     """
     boxes_path, time_path = result_paths(results_dir, name, layout)
-    delimiter = "," if layout == LAYOUT_GOT10K else "\t"
     atomic_write_text(time_path, format_times(times))
-    atomic_write_text(boxes_path, format_boxes(boxes, delimiter, integer))
+    atomic_write_text(boxes_path, format_boxes(boxes, layout_separator(layout), integer))
     return boxes_path
 
 
@@ -164,7 +149,9 @@ def read_numbers(path: Path, columns: int | None = None) -> np.ndarray:
         except ValueError:
             raise ResultsError(f"malformed result file {path}, line {number}: {line[:60]!r}") from None
         if columns is not None and len(values) != columns:
-            raise ResultsError(f"malformed result file {path}, line {number}: expected {columns} values, got {len(values)}")
+            raise ResultsError(
+                f"malformed result file {path}, line {number}: expected {columns} values, got {len(values)}"
+            )
         rows.append(values)
     if columns is None:
         return np.asarray([r[0] if len(r) == 1 else np.nan for r in rows], dtype=np.float64)

@@ -12,7 +12,7 @@
 * **Progress**: tqdm bars over sequences and over frames (the frame bar's rate is the overall fps).
 
 Timing: each frame's time is the wall time of the ``init``/``track`` call alone (image decoding not
-included), as in pytracking.
+included), as in pytracking; `seqtrack.tracking.loop.track_frames` drives and times the tracker.
 """
 
 from __future__ import annotations
@@ -22,19 +22,20 @@ import os
 import queue
 import time
 import traceback
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 from tqdm import tqdm
 
-from seqtrack.data.images import read_rgb
 from seqtrack.data.sequence import Sequence
 from seqtrack.errors import DatasetError, SeqTrackError
 from seqtrack.evaluate.benchmarks.base import LAYOUT_PYTRACKING, Benchmark
 from seqtrack.evaluate.results import is_complete, remove_stale_temp_files, write_result
 from seqtrack.evaluate.trackers import TrackerLike, TrackerSpec, box_and_score, build_tracker
+from seqtrack.io.images import read_rgb
+from seqtrack.tracking.loop import track_frames
 
 # How often a worker reports frame progress to the main process (seconds).
 _PROGRESS_INTERVAL = 0.2
@@ -90,7 +91,8 @@ def track_sequence(
     seq: Sequence,
     on_frame: Callable[[], None] | None = None,
 ) -> TrackedSequence:
-    """Initialise ``tracker`` on the first frame with ``seq.init_box`` and track every later frame.
+    """Initialise ``tracker`` on the first frame with ``seq.init_box`` and track every later frame
+    (`seqtrack.tracking.loop.track_frames`, the loop ``seqtrack track`` runs too).
 
     Args:
         tracker: any `TrackerLike`.
@@ -106,15 +108,14 @@ def track_sequence(
     boxes = np.empty((count, 4))
     times = np.empty(count)
     scores = np.full(count, np.nan)
-    for index, frame_path in enumerate(seq.frames):
-        frame = read_rgb(frame_path)
-        start = time.perf_counter()
-        if index == 0:
-            tracker.init(frame, init_box.copy())
-            boxes[0] = init_box
+    # A lazy generator: each frame is decoded before the loop starts its clock, so times exclude decoding.
+    frames = ((index, read_rgb(path, error=DatasetError)) for index, path in enumerate(seq.frames))
+    for step in track_frames(tracker, frames, init_box.copy()):
+        if step.first:
+            boxes[0] = init_box  # row 0 is the given box, whatever init returned
         else:
-            boxes[index], scores[index] = box_and_score(tracker.track(frame))
-        times[index] = time.perf_counter() - start
+            boxes[step.index], scores[step.index] = box_and_score(step.result)
+        times[step.index] = step.seconds
         if on_frame is not None:
             on_frame()
     return TrackedSequence(boxes=boxes, times=times, scores=scores)
@@ -131,7 +132,7 @@ def _run_and_save(tracker: TrackerLike, seq: Sequence, options: RunOptions, on_f
 
 
 def with_preset(spec: TrackerSpec, benchmark: Benchmark) -> TrackerSpec:
-    """``spec`` with the benchmark's update preset (spec §4.4) unless it already names one."""
+    """``spec`` with the benchmark's update preset (docs/official-behaviour.md §4.4) unless it already names one."""
     return spec if spec.updates else replace(spec, updates=benchmark.update_preset)
 
 
@@ -160,8 +161,12 @@ def run_benchmark(spec: TrackerSpec, sequences: Iterable[Sequence], options: Run
         return summary
     seq_bar = tqdm(total=len(pending), unit="seq", desc="sequences", disable=not options.progress, position=0)
     frame_bar = tqdm(
-        total=sum(len(s.frames) for s in pending), unit="frame", desc="frames", disable=not options.progress,
-        position=1, smoothing=0.05,
+        total=sum(len(s.frames) for s in pending),
+        unit="frame",
+        desc="frames",
+        disable=not options.progress,
+        position=1,
+        smoothing=0.05,
     )
     try:
         if options.workers <= 1:

@@ -42,8 +42,9 @@ class PairedDifference:
         return dict(self.__dict__)
 
 
-def paired_bootstrap(scores_a, scores_b, resamples: int = 10000, confidence: float = 0.95,
-                     seed: int = 0) -> PairedDifference:
+def paired_bootstrap(
+    scores_a, scores_b, resamples: int = 10000, confidence: float = 0.95, seed: int = 0
+) -> PairedDifference:
     """Bootstrap interval of ``mean(scores_b) - mean(scores_a)``, resampling sequences in pairs.
 
     Args:
@@ -67,6 +68,13 @@ def paired_bootstrap(scores_a, scores_b, resamples: int = 10000, confidence: flo
     means = diff[picks].mean(axis=1)  # (resamples,)
     tail = 100.0 * (1.0 - confidence) / 2.0
     low, high = np.percentile(means, [tail, 100.0 - tail])
-    return PairedDifference(n_sequences=int(diff.size), mean_a=float(a.mean()), mean_b=float(b.mean()),
-                            difference=float(diff.mean()), low=float(low), high=float(high),
-                            share_b_better=float((means > 0).mean()), confidence=float(confidence))
+    return PairedDifference(
+        n_sequences=int(diff.size),
+        mean_a=float(a.mean()),
+        mean_b=float(b.mean()),
+        difference=float(diff.mean()),
+        low=float(low),
+        high=float(high),
+        share_b_better=float((means > 0).mean()),
+        confidence=float(confidence),
+    )

@@ -1,4 +1,4 @@
-"""Submission archives for the benchmarks scored by a server (spec §6.3).
+"""Submission archives for the benchmarks scored by a server (docs/official-behaviour.md §6.3).
 
 * GOT-10k test: a zip whose top level holds one folder per sequence, ``<seq>/<seq>_001.txt``
   (``x,y,w,h`` a line, comma-separated) and ``<seq>/<seq>_time.txt`` (seconds a line).
@@ -22,7 +22,8 @@ import numpy as np
 
 from seqtrack.errors import InputError
 from seqtrack.evaluate.benchmarks.base import Benchmark
-from seqtrack.evaluate.results import find_time_file, format_boxes, format_times, read_numbers
+from seqtrack.evaluate.results import find_time_file, read_numbers
+from seqtrack.io.boxes import format_boxes, format_times
 
 GOT10K_TEST_COUNT = 180
 TRACKINGNET_TEST_COUNT = 511
@@ -139,7 +140,9 @@ def pack_trackingnet(
     """
     selected = _select(results_dir, benchmark, TRACKINGNET_TEST_COUNT, allow_incomplete)
     counts = _frame_counts(benchmark, list(selected))
-    entries = {f"{name}.txt": format_boxes(_boxes(path, counts.get(name)), ",", integer) for name, path in selected.items()}
+    entries = {
+        f"{name}.txt": format_boxes(_boxes(path, counts.get(name)), ",", integer) for name, path in selected.items()
+    }
     return PackSummary(_write_zip(out, entries), sorted(selected))
 
 

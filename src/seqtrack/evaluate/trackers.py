@@ -9,8 +9,9 @@ The runner only needs the small `TrackerLike` protocol::
 
 Kinds of spec:
 
-* ``"seqtrack"``: `seqtrack.tracking.tracker.Tracker.from_checkpoint(weights, updates=..., **options)`,
-  imported only when built (so evaluation code runs without the model).
+* ``"seqtrack"``: `seqtrack.tracking.tracker.Tracker.from_pretrained(weights, updates=..., **options)`,
+  run by the spec's `PredictorOptions` (torch fp32 / bf16 / compiled, ONNX Runtime fp32 / int8) on its
+  ``device``; imported only when built (so evaluation code runs without the model).
 * ``"module:callable"``: any importable factory (class or function). It is called with the keyword
   arguments it accepts among ``weights``, ``updates`` and the spec's options.
 * ``"opencv-mil"``: OpenCV's MIL tracker (a classic baseline that ships with opencv-python), through
@@ -23,14 +24,22 @@ under the ``spawn`` and ``forkserver`` start methods.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from seqtrack.errors import InputError
+from seqtrack.runtime.options import PredictorOptions
+
+# Suffixes stripped from a weights file name to make the tracker label (longest first).
+_WEIGHT_SUFFIXES = (".pth.tar", ".safetensors", ".onnx", ".pth", ".tar", ".pt")
+# `Tracker.from_pretrained` keywords that say how to run the network: flags of their own, never --option.
+_PREDICTOR_KEYS = ("backend", "device", "dtype", "compile", "quantize", "threads")
 
 
 class TrackerLike(Protocol):
@@ -48,29 +57,53 @@ class TrackerSpec:
     Attributes:
         kind: ``"seqtrack"``, ``"module:callable"`` or an OpenCV kind (``"opencv-mil"``).
         weights: checkpoint path (required by ``seqtrack``; passed to factories that accept it).
-        updates: template-update preset name (spec §4.4: ``"lasot"``, ``"got10k_test"``, ``"default"``...);
+        updates: template-update preset name (docs/official-behaviour.md §4.4: ``"lasot"``, ``"got10k_test"``,
+        ``"default"``...);
             None lets the caller choose the benchmark's preset.
         options: extra keyword arguments for the factory (must be picklable).
+        predictor: how ``seqtrack`` runs its network (backend, dtype, compile, quantize, threads);
+            other kinds take the defaults only (`check_spec`).
+        device: torch device of the ``seqtrack`` network (``"cpu"``, ``"cuda:1"``...).
     """
 
     kind: str = "seqtrack"
     weights: str | None = None
     updates: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+    predictor: PredictorOptions = field(default_factory=PredictorOptions)
+    device: str = "cpu"
 
     @property
     def label(self) -> str:
-        """Short name for result folders and tables (``seqtrack-<weights stem>``, the callable name...)."""
-        if self.kind == "seqtrack":
-            if self.weights:
-                stem = str(self.weights).replace("\\", "/").rsplit("/", 1)[-1]
-                for suffix in (".pth.tar", ".safetensors", ".pth", ".tar", ".pt"):
-                    if stem.endswith(suffix):
-                        stem = stem[: -len(suffix)]
-                        break
-                return f"seqtrack-{stem}"
-            return "seqtrack"
-        return self.kind.rsplit(":", 1)[-1].rsplit(".", 1)[-1]
+        """Short name for result folders and tables (``seqtrack-<weights stem>``, the callable name...).
+
+        A ``seqtrack`` run other than torch fp32 is named after its backend and precision too
+        (``seqtrack-<stem>-onnxruntime-int8``, ``seqtrack-<stem>-torch-bf16``): its boxes may differ, so it
+        must neither overwrite the reference run's files nor be skipped as already complete by them.
+        """
+        if self.kind != "seqtrack":
+            return self.kind.rsplit(":", 1)[-1].rsplit(".", 1)[-1]
+        label = "seqtrack"
+        if self.weights:
+            stem = str(self.weights).replace("\\", "/").rsplit("/", 1)[-1]
+            suffix = next((s for s in _WEIGHT_SUFFIXES if stem.endswith(s)), "")
+            label = f"seqtrack-{stem[: len(stem) - len(suffix)]}"
+        if self.predictor.label != PredictorOptions().label:
+            label += "-" + self.predictor.label.replace(" ", "-")
+        return label
+
+    @property
+    def intra_op_threads(self) -> int | None:
+        """Intra-op threads of each process running the network: the spec's, else one on CPU.
+
+        One per process by default because every worker is a process of its own: with the libraries'
+        default (a thread per core in each process) a 2-core machine measured 1.8 fps where one thread
+        ran 60 fps. None (the library's choice) for a GPU network.
+        """
+        if self.predictor.threads is not None:
+            return self.predictor.threads
+        on_cpu = self.predictor.backend == "onnxruntime" or self.device.split(":")[0] == "cpu"
+        return 1 if on_cpu else None
 
 
 def box_and_score(result: object) -> tuple[np.ndarray, float]:
@@ -119,7 +152,19 @@ def _build_seqtrack(spec: TrackerSpec) -> TrackerLike:
         from seqtrack.tracking.tracker import Tracker  # imported lazily: pulls in torch and the model
     except ImportError as error:
         raise InputError(f"the SeqTrack tracker is not available in this installation ({error})") from None
-    return Tracker.from_checkpoint(spec.weights, updates=spec.updates or "default", **dict(spec.options))
+    run = spec.predictor
+    # from_pretrained is `Tracker(make_predictor(weights, ...), config)`, with the model's update presets.
+    return Tracker.from_pretrained(
+        spec.weights,
+        backend=run.backend,
+        device=spec.device,
+        dtype=run.dtype,
+        compile=run.compile,
+        quantize=run.quantize,
+        threads=spec.intra_op_threads,
+        updates=spec.updates or "default",
+        **dict(spec.options),
+    )
 
 
 @dataclass
@@ -164,15 +209,19 @@ def _opencv(factory_name: str) -> Callable[[TrackerSpec], TrackerLike]:
 
         create = getattr(cv2, factory_name, None)
         if create is None:
-            raise InputError(f"tracker {spec.kind!r} needs cv2.{factory_name}, absent from this OpenCV build "
-                             "(CSRT and KCF come with opencv-contrib: pip install 'seqtrack[baselines]')")
+            raise InputError(
+                f"tracker {spec.kind!r} needs cv2.{factory_name}, absent from this OpenCV build "
+                "(CSRT and KCF come with the contrib build seqtrack depends on; another OpenCV replaced it: "
+                "pip uninstall opencv-python opencv-python-headless && pip install --force-reinstall "
+                "opencv-contrib-python-headless)"
+            )
         return OpenCVTracker(create)
 
     return build
 
 
 #: OpenCV trackers that need no model files. MIL ships with opencv-python; CSRT and KCF need the
-#: opencv-contrib build (the optional ``baselines`` extra), which replaces the plain one.
+#: opencv-contrib build, which is the OpenCV seqtrack depends on.
 OPENCV_KINDS: Mapping[str, str] = {
     "opencv-mil": "TrackerMIL_create",
     "opencv-csrt": "TrackerCSRT_create",
@@ -184,21 +233,68 @@ def check_spec(spec: TrackerSpec) -> None:
     """Validate ``spec`` cheaply in the main process, before workers start (nothing is built).
 
     Raises:
-        InputError: unknown kind, a ``module:callable`` that cannot be imported, or ``seqtrack``
-            without weights / with a weights file that does not exist.
+        InputError: unknown kind, a ``module:callable`` that cannot be imported, ``seqtrack`` without
+            weights / with a weights file that does not exist / with run options that cannot work
+            together, or run options given to another kind.
     """
     if spec.kind == "seqtrack":
         if not spec.weights:
-            raise InputError("the seqtrack tracker needs a checkpoint: pass --weights PATH")
-        if not Path(spec.weights).expanduser().is_file():
-            raise InputError(f"checkpoint not found: expected a file at {spec.weights}")
-    elif spec.kind in OPENCV_KINDS:
+            raise InputError("the seqtrack tracker needs weights: pass --weights NAME or PATH (see 'seqtrack models')")
+        from seqtrack.model.registry import resolve_weights
+
+        spec = replace(spec, weights=str(resolve_weights(spec.weights)))  # a missing model fails here, once
+        _check_run(spec)
         return
-    elif ":" in spec.kind:
+    flags = _run_flags(spec)
+    if flags:
+        raise InputError(f"tracker {spec.kind!r} does not take {' '.join(flags)} (they run the seqtrack network)")
+    if spec.kind in OPENCV_KINDS:
+        return
+    if ":" in spec.kind:
         load_callable(spec.kind)
     else:
         kinds = ", ".join(["seqtrack", *OPENCV_KINDS, "module:callable"])
         raise InputError(f"unknown tracker {spec.kind!r}; expected one of {kinds}")
+
+
+def _run_flags(spec: TrackerSpec) -> list[str]:
+    """The run flags (``--backend`` ... ``--device``) that ``spec`` sets to something else than the default."""
+    default = PredictorOptions()
+    flags = [
+        f"--{name}"
+        for name in ("backend", "dtype", "compile", "quantize", "threads")
+        if getattr(spec.predictor, name) != getattr(default, name)
+    ]
+    return flags + (["--device"] if spec.device != "cpu" else [])
+
+
+def _check_run(spec: TrackerSpec) -> None:
+    """The ``seqtrack`` checks that `PredictorOptions` cannot make alone (it knows neither the weights nor
+    the options): each would otherwise fail every sequence, in every worker, after the folder exists."""
+    options, run = dict(spec.options), spec.predictor
+    given = [key for key in _PREDICTOR_KEYS if key in options]
+    if given:
+        raise InputError(f"--option {given[0]}=...: use --{given[0]} instead")
+    is_onnx = Path(spec.weights).suffix.lower() == ".onnx"
+    if run.backend == "torch" and is_onnx:
+        raise InputError(f"{spec.weights} is an ONNX file: use --backend onnxruntime")
+    if run.backend == "onnxruntime":
+        if spec.device.split(":")[0] != "cpu":
+            raise InputError(f"--device {spec.device}: the onnxruntime backend runs on the CPU (use --backend torch)")
+        power = options.get("window_power", 1.0)
+        if options.get("window", True) and isinstance(power, (int, float)) and float(power) not in (0.0, 1.0):
+            raise InputError(
+                f"--option window_power={power:g} needs --backend torch (an exported graph applies "
+                "the Hann window as is or not at all)"
+            )
+        # onnx writes the graph (a checkpoint is exported on the fly) and quantises it
+        needed = ("onnxruntime",) if is_onnx and run.quantize is None else ("onnxruntime", "onnx")
+        missing = [name for name in needed if importlib.util.find_spec(name) is None]
+        if missing:
+            raise InputError(
+                f"--backend onnxruntime needs the optional package {missing[0]!r}: install the "
+                "export extra, e.g. pip install 'seqtrack[export]' (onnx, onnxruntime)"
+            )
 
 
 def build_tracker(spec: TrackerSpec) -> TrackerLike:

@@ -1,6 +1,6 @@
 """The SeqTrack network, its parts and its weights.
 
-``SeqTrack`` is imported on first use, so that importing ``seqtrack.model.commands`` (which every
+``SeqTrack`` is imported on first use, so that importing ``seqtrack.cli.model`` (which every
 ``seqtrack`` command line does, ``--help`` included) does not load torch.
 """
 

@@ -1,4 +1,4 @@
-"""Causal transformer decoder that reads the box out as tokens (spec §1.4), with a KV cache.
+"""Causal transformer decoder that reads the box out as tokens (docs/official-behaviour.md §1.4), with a KV cache.
 
 DETR-style layers (post-norm by default, pre-norm as an option). Positions enter inside every layer:
 queries and self-attention keys get ``query_pos`` added, cross-attention keys get the memory position
@@ -83,28 +83,35 @@ class DecoderLayer(nn.Module):
         """Cross-attention keys (memory + position) and values (memory) as heads."""
         return self.multihead_attn.project(memory + memory_pos, 1), self.multihead_attn.project(memory, 2)
 
-    def forward(self, tgt: torch.Tensor, query_pos: torch.Tensor, cross_kv: tuple[torch.Tensor, torch.Tensor],
-                cache: DecoderCache | None = None, index: int = 0) -> torch.Tensor:
+    def forward(
+        self,
+        tgt: torch.Tensor,
+        query_pos: torch.Tensor,
+        cross_kv: tuple[torch.Tensor, torch.Tensor],
+        cache: DecoderCache | None = None,
+        index: int = 0,
+        causal: bool = True,
+    ) -> torch.Tensor:
         """Args:
             tgt: ``(B, L, d)`` token states (``L = 1`` new token when decoding with a cache).
             query_pos: ``(1, L, d)`` position rows for those tokens.
             cross_kv: this layer's memory keys/values from `memory_kv`.
             cache: when given, ``tgt`` holds only new tokens; their keys/values are appended to the cache.
             index: this layer's index in the cache.
+            causal: mask later tokens of ``tgt`` from earlier ones. A Python bool chosen by the caller, not
+                derived from ``tgt.shape``: under ONNX tracing shapes are tensors, and SDPA needs a bool.
+                False for one new token after the cache (it may attend to every cached one).
         Returns:
             ``(B, L, d)``.
         """
         x = self.norm1(tgt) if self.pre_norm else tgt
         qk_in = x + query_pos
         q, k, v = self.self_attn.project(qk_in, 0), self.self_attn.project(qk_in, 1), self.self_attn.project(x, 2)
-        causal = True
         if cache is not None:
             if cache.keys[index] is not None:
                 k = torch.cat([cache.keys[index], k], dim=2)
                 v = torch.cat([cache.values[index], v], dim=2)
             cache.keys[index], cache.values[index] = k, v
-            # The new token may attend to every cached one: only a multi-token prefill needs the mask.
-            causal = q.shape[2] > 1
         tgt = tgt + self.dropout1(self.self_attn.attend(q, k, v, causal=causal))
         if not self.pre_norm:
             tgt = self.norm1(tgt)
@@ -149,8 +156,7 @@ class SeqTrackDecoder(nn.Module):
 
     def __init__(self, config: DecoderConfig, vocab_size: int, max_positions: int = 5) -> None:
         super().__init__()
-        self.embedding = TokenEmbedding(vocab_size, max_positions, config.hidden_dim, config.dropout,
-                                        config.norm_eps)
+        self.embedding = TokenEmbedding(vocab_size, max_positions, config.hidden_dim, config.dropout, config.norm_eps)
         self.body = DecoderStack(config)
         for p in self.parameters():  # official init: xavier on every matrix of the decoder
             if p.dim() > 1:
@@ -175,22 +181,35 @@ class SeqTrackDecoder(nn.Module):
     def start(self, memory: torch.Tensor, memory_pos: torch.Tensor) -> DecoderCache:
         """A fresh cache for one frame: memory keys/values of every layer, computed once."""
         n = len(self.body.layers)
-        return DecoderCache(cross=[layer.memory_kv(memory, memory_pos) for layer in self.body.layers],
-                            keys=[None] * n, values=[None] * n)
+        return DecoderCache(
+            cross=[layer.memory_kv(memory, memory_pos) for layer in self.body.layers],
+            keys=[None] * n,
+            values=[None] * n,
+        )
 
-    def step(self, tokens: torch.Tensor, cache: DecoderCache) -> torch.Tensor:
+    def step(self, tokens: torch.Tensor, cache: DecoderCache, causal: bool = False) -> torch.Tensor:
         """Decode new token(s) given the cache; equal to the uncached pass at those positions.
 
+        Traceable (`seqtrack.runtime.onnxruntime` exports the greedy loop that calls it): every Python
+        value it branches or slices on is a bool or an int, never a shape, which tracing turns into a tensor.
+
         Args:
-            tokens: ``(B, l)`` int64 tokens at positions ``cache.length .. cache.length + l - 1``.
+            tokens: ``(B, 1)`` int64, the token at position ``cache.length``; with ``causal``, ``(B, l)``
+                tokens that fill an empty cache (positions ``0 .. l - 1``, masked causally).
+            cache: from `start`; extended in place.
+            causal: a multi-token prefill (see ``tokens``) rather than one new token.
         Returns:
-            ``(B, l, d)`` final-normed states of those positions.
+            ``(B, 1, d)`` (``(B, l, d)`` with ``causal``) final-normed states of those positions.
         """
-        if tokens.shape[1] > 1 and cache.length > 0:
+        if causal and cache.length > 0:
             raise ValueError("several tokens at once can only start an empty cache (causal prefill)")
+        # Checked in eager mode only: a traced shape is a tensor, and the traced loop passes one token.
+        if not causal and not torch.jit.is_tracing() and tokens.shape[1] != 1:
+            raise ValueError(f"a step after the prefill decodes one token, got {tokens.shape[1]} (use causal=True)")
+        count = tokens.shape[1] if causal else 1
         x = self.embedding(tokens)
-        positions = self.embedding.position_embeddings.weight[cache.length: cache.length + tokens.shape[1]]
+        positions = self.embedding.position_embeddings.weight[cache.length : cache.length + count].unsqueeze(0)
         for index, layer in enumerate(self.body.layers):
-            x = layer(x, positions.unsqueeze(0), cache.cross[index], cache=cache, index=index)
-        cache.length += tokens.shape[1]
+            x = layer(x, positions, cache.cross[index], cache=cache, index=index, causal=causal)
+        cache.length += count
         return self.body.norm(x)

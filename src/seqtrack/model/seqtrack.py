@@ -1,4 +1,4 @@
-"""SeqTrack: ViT encoder → bottleneck → causal decoder → vocabulary head (spec §1).
+"""SeqTrack: ViT encoder → bottleneck → causal decoder → vocabulary head (docs/official-behaviour.md §1).
 
 Two entry points:
     * ``model(templates, search, sequence) -> logits`` — teacher forcing, for training;
@@ -17,9 +17,9 @@ import torch
 from torch import nn
 
 from seqtrack.config import ModelConfig
+from seqtrack.geometry.tokens import hann_window, start_token, window_steps
 from seqtrack.model.decoder import SeqTrackDecoder
 from seqtrack.model.vit import Encoder
-from seqtrack.tokens import hann_window, start_token, window_steps
 
 NUM_COORDINATES = 4
 
@@ -90,6 +90,17 @@ class SeqTrack(nn.Module):
                 nn.init.ones_(module.weight)
                 nn.init.zeros_(module.bias)
 
+    # ------------------------------------------------------------------ predictor contract
+    @property
+    def device(self) -> torch.device:
+        """Device of the parameters: where the tracker builds its crops (`seqtrack.runtime.BoxPredictor`)."""
+        return self.pos_embed.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """Dtype of the parameters: the dtype of the crops the model expects."""
+        return self.pos_embed.dtype
+
     # ------------------------------------------------------------------ encoder side
     def forward_encoder(self, templates, search: torch.Tensor) -> torch.Tensor:
         """Raw encoder tokens.
@@ -153,7 +164,9 @@ class SeqTrack(nn.Module):
         return window
 
     @torch.inference_mode()
-    def generate(self, templates, search: torch.Tensor, window: bool | float = True) -> tuple[torch.Tensor, torch.Tensor]:
+    def generate(
+        self, templates, search: torch.Tensor, window: bool | float = True
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Greedy read-out of the four box tokens, with a KV cache.
 
         Each step: softmax over all ``bins + 2`` logits (float32), keep the ``bins`` coordinate entries,
@@ -171,22 +184,37 @@ class SeqTrack(nn.Module):
         memory = self.encode(templates, search)
         return self.generate_from_memory(memory, window=window)
 
-    def generate_from_memory(self, memory: torch.Tensor, window: bool | float = True) -> tuple[torch.Tensor, torch.Tensor]:
-        """`generate` after the encoder: ``memory (B, N_mem, d)`` → ``(tokens (B, 4), probs (B, 4))``."""
+    def generate_from_memory(
+        self, memory: torch.Tensor, window: bool | float = True, prior: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """`generate` after the encoder: ``memory (B, N_mem, d)`` → ``(tokens (B, 4), probs (B, 4))``.
+
+        Traceable: this loop, run on ``encode``'s output, is the exported ONNX graph
+        (`seqtrack.runtime.onnxruntime.ReadoutGraph`), which passes its window switch as ``prior``.
+
+        Args:
+            memory: ``(B, N_mem, d)`` decoder memory from `encode`.
+            window: as in `generate`; ignored when ``prior`` is given.
+            prior: ``(bins,)`` float64 values multiplied into the centre steps' probabilities instead of
+                the Hann window, e.g. ``where(switch, hann, 1)`` for a window chosen by a tensor
+                (multiplying by 1.0 is exact, so that equals ``window=False``).
+        """
         bins = self.config.bins
-        power = float(window)
-        if power < 0:
-            raise ValueError(f"window power must be >= 0 (0 = no window), got {window}")
+        if prior is None:
+            power = float(window)
+            if power < 0:
+                raise ValueError(f"window power must be >= 0 (0 = no window), got {window}")
+            prior = self.hann_window(memory.device, power) if power > 0 else None
         batch = memory.shape[0]
         cache = self.decoder.start(memory, self.pos_embed[:, : memory.shape[1]])
-        centre_steps = window_steps(self.config.seq_format) if power > 0 else ()
+        centre_steps = window_steps(self.config.seq_format) if prior is not None else ()
         token = torch.full((batch, 1), start_token(bins), dtype=torch.long, device=memory.device)
         tokens, probs = [], []
         for step in range(NUM_COORDINATES):
             state = self.decoder.step(token, cache)[:, -1]  # (B, d)
             p = self.vocab_embed(state).float().softmax(dim=-1)[:, :bins]
             if step in centre_steps:
-                p = p.double() * self.hann_window(p.device, power)
+                p = p.double() * prior
             value, index = p.max(dim=-1)
             tokens.append(index)
             probs.append(value.double())

@@ -1,4 +1,4 @@
-"""Plain ViT encoder that attends jointly over the search image and the templates (spec §1.2).
+"""Plain ViT encoder that attends jointly over the search image and the templates (docs/official-behaviour.md §1.2).
 
 Token order is ``[search, template_1, ..., template_T]``. One position table of ``Nx + Nz`` rows is
 shared: rows ``[0, Nx)`` go to the search patches, rows ``[Nx, Nx + Nz)`` to *every* template (the
@@ -43,7 +43,11 @@ class ConvStem(nn.Module):
         widths = [3, embed_dim // 8, embed_dim // 4, embed_dim // 2, embed_dim]
         layers: list[nn.Module] = []
         for c_in, c_out in zip(widths[:-1], widths[1:]):
-            layers += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+            layers += [
+                nn.Conv2d(c_in, c_out, 3, stride=2, padding=1, bias=False),
+                nn.BatchNorm2d(c_out),
+                nn.ReLU(inplace=True),
+            ]
         self.stem = nn.Sequential(*layers)
         self.proj = nn.Conv2d(embed_dim, embed_dim, kernel_size=1)
 

@@ -4,7 +4,8 @@
   file is executed), bare state dicts, and our own safetensors files (config in the metadata).
   The preset is inferred from the tensor shapes unless given.
 * `save_safetensors(model, path)`: our format.
-* `load_mae_encoder(model, path)`: MAE ImageNet pre-training as the encoder's initialisation (spec §1.7).
+* `load_mae_encoder(model, path)`: MAE ImageNet pre-training as the encoder's initialisation
+  (docs/official-behaviour.md §1.7).
 Nothing here downloads anything.
 """
 
@@ -21,9 +22,10 @@ import torch.nn.functional as F
 from seqtrack.config import MODEL_PRESETS, ModelConfig, model_config_from_dict, model_preset, to_dict
 from seqtrack.errors import CheckpointError, InputError
 from seqtrack.model import safe_pickle
+from seqtrack.model.header import CONFIG_KEY, TRACKER_KEY, describe_config
+from seqtrack.model.registry import resolve_weights
 from seqtrack.model.seqtrack import SeqTrack
 
-SAFETENSORS_CONFIG_KEY = "seqtrack_config"
 _MARKER_KEYS = ("encoder.body.patch_embed.proj.weight", "vocab_embed.layers.2.weight")
 
 
@@ -66,8 +68,9 @@ def read_state_dict(path: str | Path) -> tuple[dict[str, torch.Tensor], ModelCon
     except CheckpointError as error:
         raise CheckpointError(f"{path}: {error}") from None
     except Exception as error:  # torch/pickle raise many types for damaged files
-        raise CheckpointError(f"{path} could not be read as a PyTorch checkpoint (truncated or corrupt?): "
-                              f"{type(error).__name__}: {error}") from None
+        raise CheckpointError(
+            f"{path} could not be read as a PyTorch checkpoint (truncated or corrupt?): {type(error).__name__}: {error}"
+        ) from None
     return _extract_state_dict(payload, path), None
 
 
@@ -81,9 +84,9 @@ def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], ModelConfig 
     except (SafetensorError, OSError, ValueError) as error:
         raise CheckpointError(f"{path} is not a readable safetensors file: {error}") from None
     config = None
-    if SAFETENSORS_CONFIG_KEY in metadata:
+    if CONFIG_KEY in metadata:
         try:
-            config = model_config_from_dict(json.loads(metadata[SAFETENSORS_CONFIG_KEY]))
+            config = model_config_from_dict(json.loads(metadata[CONFIG_KEY]))
         except (ValueError, InputError, TypeError) as error:
             raise CheckpointError(f"{path}: the model config in its metadata is invalid: {error}") from None
     return tensors, config
@@ -103,7 +106,7 @@ def _extract_state_dict(payload, path: Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"{path} holds no tensors under 'net', 'model', 'state_dict' or at the top level")
     # DataParallel/DDP prefixes.
     if all(k.startswith("module.") for k in tensors):
-        tensors = {k[len("module."):]: v for k, v in tensors.items()}
+        tensors = {k[len("module.") :]: v for k, v in tensors.items()}
     return tensors
 
 
@@ -127,8 +130,10 @@ def infer_config(state_dict: Mapping[str, torch.Tensor], path: str | Path = "<st
     closest preset and the missing / unexpected / mis-shaped keys."""
     if not any(k in state_dict for k in _MARKER_KEYS):
         sample = ", ".join(list(state_dict)[:3])
-        raise CheckpointError(f"{path} is not a SeqTrack checkpoint: none of its {len(state_dict)} tensors is a "
-                              f"SeqTrack weight (first keys: {sample})")
+        raise CheckpointError(
+            f"{path} is not a SeqTrack checkpoint: none of its {len(state_dict)} tensors is a "
+            f"SeqTrack weight (first keys: {sample})"
+        )
     shapes = {k: tuple(v.shape) for k, v in state_dict.items()}
     best = None
     for name in MODEL_PRESETS:
@@ -140,37 +145,48 @@ def infer_config(state_dict: Mapping[str, torch.Tensor], path: str | Path = "<st
         if best is None or score < best[0]:
             best = (score, name, missing, unexpected, misshaped)
     _, name, missing, unexpected, misshaped = best
-    raise CheckpointError(f"{path} matches no SeqTrack preset; closest is {name!r}: "
-                          + _describe(missing, unexpected, misshaped))
+    raise CheckpointError(
+        f"{path} matches no SeqTrack preset; closest is {name!r}: " + _describe(missing, unexpected, misshaped)
+    )
 
 
 def _describe(missing, unexpected, misshaped, limit: int = 5) -> str:
     parts = []
     if missing:
-        parts.append(f"{len(missing)} missing key(s) ({', '.join(missing[:limit])}{'...' if len(missing) > limit else ''})")
+        parts.append(
+            f"{len(missing)} missing key(s) ({', '.join(missing[:limit])}{'...' if len(missing) > limit else ''})"
+        )
     if unexpected:
-        parts.append(f"{len(unexpected)} unexpected key(s) ({', '.join(unexpected[:limit])}"
-                     f"{'...' if len(unexpected) > limit else ''})")
+        parts.append(
+            f"{len(unexpected)} unexpected key(s) ({', '.join(unexpected[:limit])}"
+            f"{'...' if len(unexpected) > limit else ''})"
+        )
     if misshaped:
         shown = ", ".join(f"{k} is {list(a)} not {list(b)}" for k, a, b in misshaped[:limit])
         parts.append(f"{len(misshaped)} mis-shaped key(s) ({shown}{'...' if len(misshaped) > limit else ''})")
     return "; ".join(parts)
 
 
-def _check_fit(state_dict: Mapping[str, torch.Tensor], expected: dict[str, tuple[int, ...]], name: str,
-               path: str | Path) -> None:
+def _check_fit(
+    state_dict: Mapping[str, torch.Tensor], expected: dict[str, tuple[int, ...]], name: str, path: str | Path
+) -> None:
     missing, unexpected, misshaped = _mismatch({k: tuple(v.shape) for k, v in state_dict.items()}, expected)
     if missing or unexpected or misshaped:
         raise CheckpointError(f"{path} does not fit model {name!r}: " + _describe(missing, unexpected, misshaped))
 
 
 # ---------------------------------------------------------------------------------------------- public
-def load_model(path: str | Path, device: str | torch.device = "cpu",
-               config: ModelConfig | str | None = None, dtype: torch.dtype | None = None) -> SeqTrack:
+def load_model(
+    path: str | Path,
+    device: str | torch.device = "cpu",
+    config: ModelConfig | str | None = None,
+    dtype: torch.dtype | None = None,
+) -> SeqTrack:
     """Build a `SeqTrack` and load its weights strictly; returns it in eval mode.
 
     Args:
-        path: official ``.pth.tar``, a bare state dict (``.pth``/``.pt``) or our ``.safetensors``.
+        path: a registered model name (``demo``, ``b256`` ...: `seqtrack.model.registry`), an official
+            ``.pth.tar``, a bare state dict (``.pth``/``.pt``) or our ``.safetensors``.
         device: where to put the model.
         config: a `ModelConfig` or preset name; by default the file's own config (safetensors) or the
             preset inferred from the tensor shapes.
@@ -179,12 +195,13 @@ def load_model(path: str | Path, device: str | torch.device = "cpu",
         CheckpointError: missing, unreadable, unsafe file, or weights that do not fit (the message
             names the missing / unexpected / mis-shaped keys and the preset it compared against).
     """
+    path = resolve_weights(path)
     state_dict, stored_config = read_state_dict(path)
     if isinstance(config, str):
         config = model_preset(config)
     config = config or stored_config or infer_config(state_dict, path)
-    _check_fit(state_dict, expected_shapes(config), config.name, path)
-    model = SeqTrack(config)
+    model = SeqTrack(config)  # built once: its own state dict is what the file must fit
+    _check_fit(state_dict, {k: tuple(v.shape) for k, v in model.state_dict().items()}, config.name, path)
     model.load_state_dict(state_dict, strict=True)
     model = model.to(device=device)
     if dtype is not None:
@@ -192,12 +209,19 @@ def load_model(path: str | Path, device: str | torch.device = "cpu",
     return model.eval()
 
 
-def save_safetensors(model: SeqTrack, path: str | Path) -> None:
-    """Write the weights and the model config (JSON in the metadata) as one safetensors file."""
+def save_safetensors(model: SeqTrack, path: str | Path, tracker_settings: Mapping[str, object] | None = None) -> None:
+    """Write the weights, the model config and (optionally) the tracker settings recommended for these
+    weights (`TrackerConfig` field -> value; the tracker uses them unless told otherwise) as one
+    safetensors file, atomically."""
     from safetensors.torch import save_file
 
+    from seqtrack.config import TrackerConfig
+
     tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    metadata = {SAFETENSORS_CONFIG_KEY: json.dumps(to_dict(model.config)), "format": "pt"}
+    metadata = {CONFIG_KEY: json.dumps(to_dict(model.config)), "format": "pt"}
+    if tracker_settings:
+        TrackerConfig(**dict(tracker_settings))  # refuse unknown fields or bad values before writing
+        metadata[TRACKER_KEY] = json.dumps(dict(tracker_settings), sort_keys=True)
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     save_file(tensors, str(tmp), metadata=metadata)
@@ -206,8 +230,11 @@ def save_safetensors(model: SeqTrack, path: str | Path) -> None:
 
 def convert_checkpoint(source: str | Path, target: str | Path, config: ModelConfig | str | None = None) -> SeqTrack:
     """Official (or any loadable) checkpoint → our safetensors format. Returns the loaded model."""
+    from seqtrack.model.header import read_header
+
+    source = resolve_weights(source)
     model = load_model(source, config=config)
-    save_safetensors(model, target)
+    save_safetensors(model, target, read_header(source).tracker)  # recommended settings travel along
     return model
 
 
@@ -229,7 +256,8 @@ def load_mae_encoder(model: SeqTrack, path: str | Path) -> None:
 
     The file's ``model`` entry holds a ViT with a cls token and a 14 x 14 patch position table. The cls
     token and its table row are dropped; the table is resized (bicubic, ``align_corners=True``) to the
-    search and template grids and stored as ``[search rows, template rows]`` (spec §1.7). The remaining
+    search and template grids and stored as ``[search rows, template rows]`` (docs/official-behaviour.md §1.7). The
+    remaining
     keys must match the encoder exactly.
     """
     state, _ = read_state_dict(path)
@@ -246,7 +274,7 @@ def load_mae_encoder(model: SeqTrack, path: str | Path) -> None:
     patches = table[:, 1:].reshape(1, grid, grid, dim).permute(0, 3, 1, 2)
 
     def resized(tokens: int) -> torch.Tensor:
-        side = int(round(tokens ** 0.5))
+        side = int(round(tokens**0.5))
         out = F.interpolate(patches.float(), size=(side, side), mode="bicubic", align_corners=True)
         return out.permute(0, 2, 3, 1).reshape(1, side * side, dim)
 
@@ -254,19 +282,19 @@ def load_mae_encoder(model: SeqTrack, path: str | Path) -> None:
     own = {k: tuple(v.shape) for k, v in body.state_dict().items()}
     missing, unexpected, misshaped = _mismatch({k: tuple(v.shape) for k, v in state.items()}, own)
     if missing or unexpected or misshaped:
-        raise CheckpointError(f"{path} does not fit the {model.config.name!r} encoder: "
-                              + _describe(missing, unexpected, misshaped))
+        raise CheckpointError(
+            f"{path} does not fit the {model.config.name!r} encoder: " + _describe(missing, unexpected, misshaped)
+        )
     body.load_state_dict(state, strict=True)
 
 
-def describe_config(config: ModelConfig) -> str:
-    """One line about a model config, for logs and the CLI."""
-    enc = config.encoder
-    return (f"{config.name}: ViT {enc.embed_dim}x{enc.depth} ({enc.num_heads} heads), "
-            f"{config.template_size}/{config.search_size} px, {config.num_templates} templates, "
-            f"decoder {config.decoder.hidden_dim}x{config.decoder.num_layers}, {config.bins} bins, "
-            f"{config.seq_format}, feature {config.feature_type}")
-
-
-__all__ = ["load_model", "save_safetensors", "convert_checkpoint", "load_mae_encoder", "read_state_dict",
-           "infer_config", "expected_shapes", "describe_config"]
+__all__ = [
+    "load_model",
+    "save_safetensors",
+    "convert_checkpoint",
+    "load_mae_encoder",
+    "read_state_dict",
+    "infer_config",
+    "expected_shapes",
+    "describe_config",
+]

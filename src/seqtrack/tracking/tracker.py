@@ -1,8 +1,10 @@
-"""The online SeqTrack tracker (spec §4): one or many targets, a Python API and a generator over videos.
+"""The online SeqTrack tracker (docs/official-behaviour.md §4): one or many targets, a Python API and a generator
+over videos.
 
-    tracker = Tracker.from_checkpoint("seqtrack_b256.pth.tar", updates="lasot")
+    tracker = Tracker.from_pretrained("seqtrack_b256.pth.tar", updates="lasot")
     tracker.init(frame_rgb, box_xywh)          # frame: (H, W, 3) uint8 RGB; box: x, y, w, h pixels
     result = tracker.track(frame_rgb)          # result.box, result.score, result.template_updated
+    results = tracker.init_many(frame_rgb, boxes)   # several targets: results.boxes (N, 4), .scores (N,)
     for index, result in tracker.track_video("clip.mp4", box_xywh): ...
 
 The model holds no per-video state: everything that changes while tracking lives in `TrackerState`
@@ -12,8 +14,8 @@ The model holds no per-video state: everything that changes while tracking lives
 from __future__ import annotations
 
 import dataclasses
-
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,9 +24,8 @@ import torch
 
 from seqtrack.config import TrackerConfig, update_presets_for
 from seqtrack.errors import InputError
-from seqtrack.model.seqtrack import SeqTrack
-from seqtrack.tokens import tokens_to_box
-from seqtrack.tracking.crop import crop_square, normalize_crops, prediction_to_frame_box
+from seqtrack.geometry.crop import crop_square, normalize_crops, prediction_to_frame_box
+from seqtrack.geometry.tokens import tokens_to_box
 
 SCORE_SCALE = 10.0  # official confidence = 10 x the sum of the four token probabilities
 
@@ -40,6 +41,8 @@ class TrackResult:
         tokens: ``(4,)`` int64 generated tokens in the model's sequence format (``-1`` on the init frame).
         confidences: ``(4,)`` float64 probabilities of those tokens (centre steps Hann-weighted).
         frame_index: the tracker's frame counter (0 = init frame).
+        seconds: wall time of the ``init``/``track`` call that produced it (crops, network, map-back);
+            with several targets, the time of the whole batched call.
     """
 
     box: np.ndarray
@@ -48,6 +51,60 @@ class TrackResult:
     tokens: np.ndarray = field(default_factory=lambda: np.full(4, -1, dtype=np.int64))
     confidences: np.ndarray = field(default_factory=lambda: np.full(4, np.nan))
     frame_index: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class TrackResults:
+    """What the tracker says about N targets on one frame (`Tracker.init_many` / `track_many`).
+
+    Attributes:
+        boxes: ``(N, 4)`` float64 ``xywh`` top-left pixels, in the order the targets were given.
+        scores: ``(N,)`` float64 official confidences (NaN on the init frame).
+        template_updated: ``(N,)`` bool.
+        tokens: ``(N, 4)`` int64 (``-1`` on the init frame); confidences: ``(N, 4)`` float64.
+        frame_index: the tracker's frame counter; seconds: wall time of the whole batched call.
+    """
+
+    boxes: np.ndarray
+    scores: np.ndarray
+    template_updated: np.ndarray
+    tokens: np.ndarray
+    confidences: np.ndarray
+    frame_index: int = 0
+    seconds: float = 0.0
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+    def __getitem__(self, target: int) -> TrackResult:
+        """The `TrackResult` of one target."""
+        return TrackResult(
+            box=self.boxes[target].copy(),
+            score=float(self.scores[target]),
+            template_updated=bool(self.template_updated[target]),
+            tokens=self.tokens[target].copy(),
+            confidences=self.confidences[target].copy(),
+            frame_index=self.frame_index,
+            seconds=self.seconds,
+        )
+
+    def __iter__(self) -> Iterator[TrackResult]:
+        return (self[i] for i in range(len(self)))
+
+    @classmethod
+    def at_init(cls, boxes: np.ndarray, seconds: float) -> TrackResults:
+        """The init frame's results: the given ``(N, 4)`` boxes, NaN scores, no tokens."""
+        count = len(boxes)
+        return cls(
+            boxes=np.array(boxes, dtype=np.float64),
+            scores=np.full(count, np.nan),
+            template_updated=np.zeros(count, dtype=bool),
+            tokens=np.full((count, 4), -1, dtype=np.int64),
+            confidences=np.full((count, 4), np.nan),
+            frame_index=0,
+            seconds=seconds,
+        )
 
 
 @dataclass
@@ -71,22 +128,22 @@ class TargetState:
 
 @dataclass
 class TrackerState:
-    """Everything that changes while tracking a video."""
+    """Everything that changes while tracking a video (the model holds none of it)."""
 
     targets: list[TargetState]
     frame_index: int = 0
-    multi: bool = False
 
 
-def _as_boxes(box_or_boxes) -> tuple[np.ndarray, bool]:
-    array = np.asarray(box_or_boxes, dtype=np.float64)
-    if array.ndim == 1:
-        array, multi = array[None], False
-    else:
-        multi = True
-    if array.ndim != 2 or array.shape[1] != 4 or array.shape[0] == 0:
-        raise InputError(f"a box is four numbers x,y,w,h (or a list of such boxes); got shape {np.shape(box_or_boxes)}")
-    return array, multi
+def _boxes_array(boxes, what: str) -> np.ndarray:
+    """``(N, 4)`` float64 from one box (``what == "box"``) or a list of boxes; `InputError` otherwise."""
+    array = np.asarray(boxes, dtype=np.float64)
+    if what == "box" and array.shape == (4,):
+        return array[None]
+    if what == "boxes" and array.ndim == 2 and array.shape[1] == 4 and array.shape[0] > 0:
+        return array
+    expected = "four numbers x,y,w,h" if what == "box" else "a non-empty list of x,y,w,h boxes, shape (N, 4)"
+    hint = " (for several targets use init_many)" if what == "box" and array.ndim == 2 else ""
+    raise InputError(f"{what} must be {expected}; got shape {np.shape(boxes)}{hint}")
 
 
 def validate_frame(frame: np.ndarray, where: str = "frame") -> np.ndarray:
@@ -114,150 +171,234 @@ def validate_init_box(box: np.ndarray, frame_hw: tuple[int, int], label: str = "
 class Tracker:
     """SeqTrack online tracker for one or several targets (batched: one forward per frame for all).
 
+    One target: ``init(frame, box) -> TrackResult``, then ``track(frame) -> TrackResult``. Several:
+    ``init_many(frame, boxes) -> TrackResults``, then ``track_many(frame) -> TrackResults`` (arrays).
+
     Args:
-        model: a `SeqTrack` network (device and dtype are taken from its parameters), or any predictor
-            with the same ``config`` attribute and ``generate(templates, search, window)`` method (e.g. an
-            ONNX Runtime session wrapper) that exposes ``device`` and ``dtype`` attributes.
+        model: a `BoxPredictor` (`seqtrack.runtime.protocol`): a `SeqTrack` network or any predictor
+            built by `seqtrack.runtime.factory.make_predictor` (ONNX Runtime, bf16, compiled ...).
         config: tracking settings; defaults to the official ones with the ``default`` update policy.
     """
 
-    def __init__(self, model: SeqTrack, config: TrackerConfig | None = None) -> None:
+    def __init__(self, model, config: TrackerConfig | None = None) -> None:
         self.model = model.eval() if isinstance(model, torch.nn.Module) else model
         config = config or TrackerConfig(update_presets=update_presets_for(model.config.name))
         # Unset crop factors follow the network (ModelConfig records what it was trained with).
         self.config = dataclasses.replace(
             config,
-            template_factor=config.template_factor if config.template_factor is not None else model.config.template_factor,
-            search_factor=config.search_factor if config.search_factor is not None else model.config.search_factor)
+            template_factor=config.template_factor
+            if config.template_factor is not None
+            else model.config.template_factor,
+            search_factor=config.search_factor if config.search_factor is not None else model.config.search_factor,
+        )
         self.state: TrackerState | None = None
-        if isinstance(model, torch.nn.Module):
-            parameter = next(model.parameters())
-            self.device, self.dtype = parameter.device, parameter.dtype
-        else:
-            self.device, self.dtype = torch.device(model.device), model.dtype
+        self.device, self.dtype = torch.device(model.device), model.dtype  # where the crops must go
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, updates: str | None = "default", device: str = "cpu",
-                        dtype: torch.dtype | None = None, update_interval: int | None = None,
-                        update_threshold: float | None = None, **config_overrides) -> "Tracker":
-        """Load weights (see `seqtrack.load_model`) and build a tracker.
+    def from_pretrained(
+        cls,
+        weights: str | Path = "demo",
+        *,
+        backend: str = "torch",
+        device: str = "cpu",
+        dtype: str = "fp32",
+        compile: bool = False,
+        quantize: str | None = None,
+        threads: int | None = None,
+        settings: str = "weights",
+        updates: str | None = "default",
+        update_interval: int | None = None,
+        update_threshold: float | None = None,
+        **config_overrides,
+    ) -> Tracker:
+        """A tracker from a model name or a weights file, run by any backend.
 
         Args:
+            weights: a registered name (``demo``, ``b256`` ... ``l384_got``: `seqtrack.model.registry`) or a
+                path: official ``.pth.tar``, our ``.safetensors``, a state dict or an exported ``.onnx``.
+            backend, device, dtype, compile, quantize, threads: how to run the network
+                (`seqtrack.runtime.factory.make_predictor`; e.g. ``backend="onnxruntime", quantize="int8"``).
+            settings: ``"weights"`` uses the tracker settings the file recommends (the demo model's), then
+                ``config_overrides``; ``"official"`` the official tracker (`seqtrack.tracking.settings`). An
+                exported graph applies the plain Hann window, so with ``backend="onnxruntime"`` a recommended
+                ``window_power`` is not used (an explicit one is refused by the predictor).
             updates: name of a per-benchmark update preset (``default``, ``lasot``, ``got10k_test``,
-                ``trackingnet``, ``tnl2k``, ``vot20`` ...).
-            update_interval, update_threshold: explicit overrides of that preset.
+                ``trackingnet``, ``tnl2k``, ``vot20`` ...); update_interval, update_threshold override it.
             config_overrides: other `TrackerConfig` fields (``window``, ``search_factor`` ...).
         """
-        from seqtrack.model.weights import load_model
+        from seqtrack.model.header import read_header
+        from seqtrack.model.registry import resolve_weights
+        from seqtrack.runtime.factory import make_predictor
+        from seqtrack.tracking.settings import resolve_tracker_config
 
-        model = load_model(path, device=device, dtype=dtype)
-        base = TrackerConfig(update_presets=update_presets_for(model.config.name), **config_overrides)
-        return cls(model, base.with_updates(updates, update_interval, update_threshold))
+        path = resolve_weights(weights)
+        predictor = make_predictor(
+            path, backend=backend, dtype=dtype, compile=compile, quantize=quantize, threads=threads, device=device
+        )
+        recommended = dict(read_header(path).tracker)
+        if backend != "torch":
+            recommended.pop("window_power", None)
+        config = resolve_tracker_config(
+            predictor.config,
+            recommended,
+            settings=settings,
+            overrides=config_overrides,
+            updates=updates,
+            update_interval=update_interval,
+            update_threshold=update_threshold,
+        )
+        return cls(predictor, config)
+
+    def reset(self) -> None:
+        """Forget the current video (targets, templates, frame counter); the model stays loaded."""
+        self.state = None
 
     # ------------------------------------------------------------------------------------------
-    def _crops(self, frame: np.ndarray, boxes: Sequence[Sequence[float]], factor: float | Sequence[float],
-               size: int) -> tuple[torch.Tensor, list[float]]:
+    def _crops(
+        self, frame: np.ndarray, boxes: Sequence[Sequence[float]], factor: float | Sequence[float], size: int
+    ) -> tuple[torch.Tensor, list[float]]:
         """Square crops ``(B, 3, size, size)`` around ``boxes`` (``xywh`` pixels) at one factor or one per box."""
         per_box = factor if isinstance(factor, Sequence) else [factor] * len(boxes)
         crops, factors = zip(*(crop_square(frame, box, f, size) for box, f in zip(boxes, per_box)))
         return normalize_crops(np.stack(crops), device=self.device, dtype=self.dtype), list(factors)
 
     @torch.inference_mode()
-    def init(self, frame: np.ndarray, box_xywh) -> TrackResult | list[TrackResult]:
-        """Start tracking on ``frame``.
+    def init(self, frame: np.ndarray, box_xywh) -> TrackResult:
+        """Start tracking one target.
 
         Args:
-            frame: ``(H, W, 3)`` uint8 RGB.
-            box_xywh: one box ``[x, y, w, h]`` (top-left pixels), or a list of boxes for several targets.
+            frame: ``(H, W, 3)`` uint8 RGB; box_xywh: ``[x, y, w, h]`` top-left pixels.
         Returns:
-            The init result(s): the given box(es), score NaN. `track` then returns one `TrackResult`
-            for a single box and a list (one per target, same order) for a list of boxes.
+            The init result: the given box, score NaN.
         """
-        validate_frame(frame, "first frame")
-        boxes, multi = _as_boxes(box_xywh)
-        for i, box in enumerate(boxes):
-            validate_init_box(box, frame.shape[:2], f"box {i + 1}" if multi else "box")
-        size = self.model.config.template_size
-        templates, _ = self._crops(frame, boxes.tolist(), self.config.template_factor, size)
-        count = self.model.config.num_templates
-        self.state = TrackerState(
-            targets=[TargetState(box=box.tolist(), templates=t.unsqueeze(0).repeat(count, 1, 1, 1))
-                     for box, t in zip(boxes, templates)],
-            frame_index=0, multi=multi)
-        results = [TrackResult(box=box.copy(), score=float("nan")) for box in boxes]
-        return results if multi else results[0]
+        return self._start(frame, _boxes_array(box_xywh, "box"), labels=["box"])[0]
 
     @torch.inference_mode()
-    def track(self, frame: np.ndarray) -> TrackResult | list[TrackResult]:
-        """Track the target(s) into the next frame (one batched forward for all targets).
+    def init_many(self, frame: np.ndarray, boxes_xywh) -> TrackResults:
+        """Start tracking several targets at once (every later frame: one batched forward for all).
 
         Args:
-            frame: ``(H, W, 3)`` uint8 RGB, the same size as the init frame (not required).
-        Returns:
-            A `TrackResult` (single target) or a list of them (initialised with a list of boxes).
+            frame: ``(H, W, 3)`` uint8 RGB; boxes_xywh: ``(N, 4)`` boxes, top-left pixels.
         """
+        boxes = _boxes_array(boxes_xywh, "boxes")
+        return self._start(frame, boxes, labels=[f"box {i + 1}" for i in range(len(boxes))])
+
+    def _start(self, frame: np.ndarray, boxes: np.ndarray, labels: list[str]) -> TrackResults:
+        tick = time.perf_counter()
+        validate_frame(frame, "first frame")
+        for box, label in zip(boxes, labels):
+            validate_init_box(box, frame.shape[:2], label)
+        templates, _ = self._crops(frame, boxes.tolist(), self.config.template_factor, self.model.config.template_size)
+        count = self.model.config.num_templates
+        self.state = TrackerState(
+            targets=[
+                TargetState(box=box.tolist(), templates=t.unsqueeze(0).repeat(count, 1, 1, 1))
+                for box, t in zip(boxes, templates)
+            ]
+        )
+        return TrackResults.at_init(boxes, time.perf_counter() - tick)
+
+    @torch.inference_mode()
+    def track(self, frame: np.ndarray) -> TrackResult:
+        """Follow the one target into ``frame`` (``(H, W, 3)`` uint8 RGB)."""
+        if self.state is not None and len(self.state.targets) != 1:
+            raise InputError(f"the tracker follows {len(self.state.targets)} targets: use track_many(frame)")
+        return self.track_many(frame)[0]
+
+    @torch.inference_mode()
+    def track_many(self, frame: np.ndarray) -> TrackResults:
+        """Follow every target into ``frame`` (``(H, W, 3)`` uint8 RGB) with one batched forward."""
         if self.state is None:
-            raise InputError("call init(frame, box) before track(frame)")
+            raise InputError("call init(frame, box) or init_many(frame, boxes) before tracking")
+        tick = time.perf_counter()
         validate_frame(frame)
         state, config, model_config = self.state, self.config, self.model.config
         state.frame_index += 1
         targets = state.targets
-        search, factors = self._crops(frame, [t.box for t in targets], [t.search_factor(config) for t in targets],
-                                      model_config.search_size)
+        search, factors = self._crops(
+            frame, [t.box for t in targets], [t.search_factor(config) for t in targets], model_config.search_size
+        )
         templates = torch.stack([t.templates for t in targets])  # (B, T, 3, Ht, Wt)
         window = float(config.window_power) if config.window else False
         tokens, probs = self.model.generate(templates, search, window=window)
-        values = tokens_to_box(tokens, model_config.bins, model_config.seq_format).cpu().numpy()
+        values = tokens_to_box(tokens, model_config.bins, model_config.seq_format).cpu().numpy()  # (B, 4)
         tokens_np, probs_np = tokens.cpu().numpy(), probs.cpu().numpy()
-
-        results, refresh = [], []
+        scores = SCORE_SCALE * probs_np.sum(axis=1)  # (B,) float64
+        updated = np.zeros(len(targets), dtype=bool)
         for i, target in enumerate(targets):
-            score = SCORE_SCALE * float(probs_np[i].sum())
-            target.low_score_frames = target.low_score_frames + 1 if score < config.lost_score else 0
-            if score >= config.hold_score:
-                target.box = prediction_to_frame_box(values[i], target.box, model_config.search_size, factors[i],
-                                                     frame.shape[:2], config.clip_margin, config.size_smoothing)
-            update = (model_config.num_templates > 1 and state.frame_index % config.update_interval == 0
-                      and score > config.update_threshold)
-            if update:
-                refresh.append(i)
-            results.append(TrackResult(box=np.array(target.box, dtype=np.float64), score=score,
-                                       template_updated=update, tokens=tokens_np[i].copy(),
-                                       confidences=probs_np[i].copy(), frame_index=state.frame_index))
-        if refresh:
-            fresh, _ = self._crops(frame, [targets[i].box for i in refresh], config.template_factor,
-                                   model_config.template_size)
-            for row, i in enumerate(refresh):
-                old = targets[i].templates
-                # Official list semantics: append the new template, drop index 1 (first frame stays).
-                targets[i].templates = torch.cat([old[:1], old[2:], fresh[row: row + 1]])
-        return results if state.multi else results[0]
+            target.low_score_frames = target.low_score_frames + 1 if scores[i] < config.lost_score else 0
+            if scores[i] >= config.hold_score:
+                target.box = prediction_to_frame_box(
+                    values[i],
+                    target.box,
+                    model_config.search_size,
+                    factors[i],
+                    frame.shape[:2],
+                    config.clip_margin,
+                    config.size_smoothing,
+                )
+            updated[i] = (
+                model_config.num_templates > 1
+                and state.frame_index % config.update_interval == 0
+                and scores[i] > config.update_threshold
+            )
+        self._refresh_templates(frame, np.flatnonzero(updated))
+        return TrackResults(
+            boxes=np.array([t.box for t in targets], dtype=np.float64),
+            scores=scores,
+            template_updated=updated,
+            tokens=tokens_np.copy(),
+            confidences=probs_np.copy(),
+            frame_index=state.frame_index,
+            seconds=time.perf_counter() - tick,
+        )
 
-    def track_video(self, source, box_xywh, start_frame: int = 0,
-                    max_frames: int | None = None) -> Iterator[tuple[int, TrackResult | list[TrackResult]]]:
+    def _refresh_templates(self, frame: np.ndarray, indices: np.ndarray) -> None:
+        """Crop ``frame`` around each listed target's new box and make it that target's newest template."""
+        if len(indices) == 0:
+            return
+        targets, config = self.state.targets, self.config
+        fresh, _ = self._crops(
+            frame, [targets[i].box for i in indices], config.template_factor, self.model.config.template_size
+        )
+        for row, i in enumerate(indices):
+            old = targets[i].templates
+            # Official list semantics: append the new template, drop index 1 (first frame stays).
+            targets[i].templates = torch.cat([old[:1], old[2:], fresh[row : row + 1]])
+
+    def track_video(
+        self, source, box_xywh, start_frame: int = 0, max_frames: int | None = None
+    ) -> Iterator[tuple[int, TrackResult | TrackResults]]:
         """Generator over a whole source: yields ``(frame_index, result)``, the init frame first.
 
         Args:
             source: a video file, an image folder, a glob, a camera index (see
-                `seqtrack.tracking.sources.open_source`), or any iterable of ``(H, W, 3)`` uint8 RGB frames.
-            box_xywh: the target box(es) on the first yielded frame.
+                `seqtrack.io.sources.open_source`), or any iterable of ``(H, W, 3)`` uint8 RGB frames.
+            box_xywh: the target box ``(4,)`` on the first yielded frame (results: `TrackResult`), or
+                ``(N, 4)`` boxes for several targets (results: `TrackResults`).
             start_frame, max_frames: which part of a file source to read.
         """
+        from seqtrack.tracking.loop import track_frames
+
+        many = np.ndim(box_xywh) == 2
         if isinstance(source, (str, Path, int)):
-            from seqtrack.tracking.sources import open_source
+            from seqtrack.io.sources import open_source
 
             with open_source(source, start_frame=start_frame, max_frames=max_frames) as frames:
-                yield from self._run(frames, box_xywh)
+                for step in track_frames(self, frames, box_xywh, many=many):
+                    yield step.index, step.result
         else:
-            yield from self._run(enumerate(source), box_xywh)
+            for step in track_frames(self, enumerate(source), box_xywh, many=many):
+                yield step.index, step.result
 
-    def _run(self, frames: Iterable[tuple[int, np.ndarray]], box_xywh):
-        first = True
-        for index, frame in frames:
-            if first:
-                yield index, self.init(frame, box_xywh)
-                first = False
-            else:
-                yield index, self.track(frame)
-        if first:
-            raise InputError("the source yielded no frames")
+
+__all__ = [
+    "Tracker",
+    "TrackResult",
+    "TrackResults",
+    "TrackerState",
+    "TargetState",
+    "validate_frame",
+    "validate_init_box",
+    "SCORE_SCALE",
+]

@@ -1,7 +1,8 @@
 """Training: loss, optimiser, distributed trainer with exact resume, and the ``seqtrack train`` command.
 
-* `loss.SequenceLoss`: weighted cross-entropy over the ``bins + 2`` vocabulary (spec §5.4).
-* `optim.build_optimizer` / `optim.build_scheduler`: AdamW with the encoder group, StepLR (spec §5.5).
+* `loss.SequenceLoss`: weighted cross-entropy over the ``bins + 2`` vocabulary (docs/official-behaviour.md §5.4).
+* `optim.build_optimizer` / `optim.build_scheduler`: AdamW with the encoder group, StepLR (docs/official-behaviour.md
+  §5.5).
 * `trainer.train`: the training loop (DDP under ``torchrun``, AMP, checkpoints, exact resume).
 * `datasets.build_training_dataset`: `TrainConfig.datasets` names → a `PairDataset` under a data root.
 """

@@ -4,7 +4,8 @@ Layout of ``--out``::
 
     config.yaml                      the effective experiment config (YAML, our layout)
     metrics.jsonl                    one JSON object a line (see `seqtrack.train.metrics`)
-    checkpoint_ep0010.safetensors    model weights + model config (`save_safetensors`), every save_every epochs and the last
+    checkpoint_ep0010.safetensors    model weights + model config (`save_safetensors`), every save_every
+                                     epochs and the last
     resume.pt                        everything needed to continue exactly (see `ResumeState`)
     finished.json                    written once the last epoch is done (a finished run is never resumed)
 
@@ -101,8 +102,13 @@ def capture_rng() -> dict:
     np_state = np.random.get_state()
     state = {
         "python": random.getstate(),
-        "numpy": {"name": np_state[0], "key": torch.from_numpy(np_state[1].astype(np.int64)), "pos": int(np_state[2]),
-                  "has_gauss": int(np_state[3]), "cached_gaussian": float(np_state[4])},
+        "numpy": {
+            "name": np_state[0],
+            "key": torch.from_numpy(np_state[1].astype(np.int64)),
+            "pos": int(np_state[2]),
+            "has_gauss": int(np_state[3]),
+            "cached_gaussian": float(np_state[4]),
+        },
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() and torch.cuda.is_initialized() else [],
     }
@@ -171,20 +177,32 @@ class ResumeState:
     extra: dict = field(default_factory=dict)
 
     def to_payload(self) -> dict:
-        payload = {"format": RESUME_FORMAT, **{k: getattr(self, k) for k in
-                                                ("config", "model", "optimizer", "scheduler", "scaler", "rng",
-                                                 "world_size", "extra")}}
+        payload = {
+            "format": RESUME_FORMAT,
+            **{
+                k: getattr(self, k)
+                for k in ("config", "model", "optimizer", "scheduler", "scaler", "rng", "world_size", "extra")
+            },
+        }
         payload["progress"] = asdict(self.progress)
         return payload
 
     @classmethod
-    def from_payload(cls, payload: dict, path: Path) -> "ResumeState":
+    def from_payload(cls, payload: dict, path: Path) -> ResumeState:
         if not isinstance(payload, dict) or payload.get("format") != RESUME_FORMAT:
             raise CheckpointError(f"{path} is not a seqtrack resume file (format {RESUME_FORMAT})")
         try:
-            return cls(progress=Progress(**payload["progress"]), config=payload["config"], model=payload["model"],
-                       optimizer=payload["optimizer"], scheduler=payload["scheduler"], scaler=payload["scaler"],
-                       rng=payload["rng"], world_size=payload["world_size"], extra=payload["extra"])
+            return cls(
+                progress=Progress(**payload["progress"]),
+                config=payload["config"],
+                model=payload["model"],
+                optimizer=payload["optimizer"],
+                scheduler=payload["scheduler"],
+                scaler=payload["scaler"],
+                rng=payload["rng"],
+                world_size=payload["world_size"],
+                extra=payload["extra"],
+            )
         except (KeyError, TypeError) as error:
             raise CheckpointError(f"{path} is an incomplete resume file: {error}") from None
 
@@ -262,5 +280,15 @@ class RunFolder:
         atomic_write_bytes(self.finished, (json.dumps(summary, indent=2) + "\n").encode())
 
 
-__all__ = ["RunFolder", "ResumeState", "Progress", "save_resume", "load_resume", "capture_rng", "restore_rng",
-           "atomic_torch_save", "atomic_save_weights", "atomic_write_bytes"]
+__all__ = [
+    "RunFolder",
+    "ResumeState",
+    "Progress",
+    "save_resume",
+    "load_resume",
+    "capture_rng",
+    "restore_rng",
+    "atomic_torch_save",
+    "atomic_save_weights",
+    "atomic_write_bytes",
+]

@@ -1,4 +1,4 @@
-"""Training data from `TrainConfig.datasets` names, under one data root (spec §5.6).
+"""Training data from `TrainConfig.datasets` names, under one data root (docs/official-behaviour.md §5.6).
 
 Names (case-insensitive) and where they are looked for under ``--data-root DIR``:
 
@@ -46,7 +46,9 @@ class DataRoots:
         if explicit is not None:
             return Path(explicit)
         if self.root is None:
-            raise InputError(f"no folder for the {key} dataset: pass --data-root (expects {default}/ inside) or --{key}")
+            raise InputError(
+                f"no folder for the {key} dataset: pass --data-root (expects {default}/ inside) or --{key}"
+            )
         return Path(self.root) / default
 
 
@@ -84,8 +86,9 @@ def _synthetic(roots: DataRoots):
     if not (folder / "list.txt").is_file():
         raise DatasetError(
             f"missing synthetic dataset: expected {folder}/list.txt; generate one with\n"
-            f"  python -c \"from seqtrack.data.synthetic import write_dataset; "
-            f"write_dataset('{folder}', 200, 100, progress=True)\"")
+            f'  python -c "from seqtrack.data.synthetic import write_dataset; '
+            f"write_dataset('{folder}', 200, 100, progress=True)\""
+        )
     return synthetic_dataset(folder)
 
 
@@ -107,8 +110,10 @@ def build_datasets(names: list[str], roots: DataRoots) -> list:
     for name in names:
         builder = DATASET_BUILDERS.get(name.lower())
         if builder is None:
-            raise InputError(f"unknown training dataset {name!r}; known: LASOT, GOT10K_vottrain, GOT10K_votval, "
-                             "GOT10K_train_full, COCO17, TRACKINGNET, SYNTHETIC")
+            raise InputError(
+                f"unknown training dataset {name!r}; known: LASOT, GOT10K_vottrain, GOT10K_votval, "
+                "GOT10K_train_full, COCO17, TRACKINGNET, SYNTHETIC"
+            )
         out.append(builder(roots))
     return out
 
@@ -129,14 +134,26 @@ def build_training_dataset(config: ExperimentConfig, roots: DataRoots, seed: int
     if len(train.dataset_ratios) != len(train.datasets):
         raise InputError(f"{len(train.dataset_ratios)} dataset_ratios for {len(train.datasets)} datasets")
     processing = ProcessingConfig(
-        template_size=model.template_size, search_size=model.search_size,
-        template_factor=train.template_factor, search_factor=train.search_factor,
-        template_center_jitter=train.template_center_jitter, template_scale_jitter=train.template_scale_jitter,
-        search_center_jitter=train.search_center_jitter, search_scale_jitter=train.search_scale_jitter,
-        bins=model.bins, seq_format=model.seq_format)
+        template_size=model.template_size,
+        search_size=model.search_size,
+        template_factor=train.template_factor,
+        search_factor=train.search_factor,
+        template_center_jitter=train.template_center_jitter,
+        template_scale_jitter=train.template_scale_jitter,
+        search_center_jitter=train.search_center_jitter,
+        search_scale_jitter=train.search_scale_jitter,
+        bins=model.bins,
+        seq_format=model.seq_format,
+    )
     sampler = SamplerConfig(num_templates=model.num_templates, max_interval=train.max_sample_interval)
-    return PairDataset(build_datasets(train.datasets, roots), train.dataset_ratios, processing,
-                       samples_per_epoch=train.samples_per_epoch, seed=seed, sampler=sampler)
+    return PairDataset(
+        build_datasets(train.datasets, roots),
+        train.dataset_ratios,
+        processing,
+        samples_per_epoch=train.samples_per_epoch,
+        seed=seed,
+        sampler=sampler,
+    )
 
 
 __all__ = ["DataRoots", "DATASET_BUILDERS", "build_datasets", "build_training_dataset"]

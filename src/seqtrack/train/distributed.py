@@ -115,5 +115,13 @@ def broadcast_object(obj, context: DistContext):
     return box[0]
 
 
-__all__ = ["DistContext", "setup", "teardown", "barrier", "mean_over_ranks", "gather_objects",
-           "broadcast_object", "resolve_device"]
+__all__ = [
+    "DistContext",
+    "setup",
+    "teardown",
+    "barrier",
+    "mean_over_ranks",
+    "gather_objects",
+    "broadcast_object",
+    "resolve_device",
+]

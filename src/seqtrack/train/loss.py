@@ -1,4 +1,4 @@
-"""The SeqTrack training loss (spec §5.4): class-weighted cross-entropy over the token vocabulary.
+"""The SeqTrack training loss (docs/official-behaviour.md §5.4): class-weighted cross-entropy over the token vocabulary.
 
 Every class ``0 .. bins-1`` (a coordinate) weighs 1.0; END (``bins``) and START (``bins + 1``) weigh
 ``special_token_weight`` (0.01). The reduction is PyTorch's weighted mean,
@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seqtrack.tokens import end_token, start_token, vocab_size
+from seqtrack.geometry.tokens import end_token, start_token, vocab_size
 
 
 def class_weights(bins: int, special_token_weight: float = 0.01) -> torch.Tensor:
@@ -40,8 +40,9 @@ class SequenceLoss(nn.Module):
             END / START targets stay one-hot.
     """
 
-    def __init__(self, bins: int, special_token_weight: float = 0.01, ce_weight: float = 1.0,
-                 target_sigma: float = 0.0) -> None:
+    def __init__(
+        self, bins: int, special_token_weight: float = 0.01, ce_weight: float = 1.0, target_sigma: float = 0.0
+    ) -> None:
         super().__init__()
         if target_sigma < 0:
             raise ValueError(f"target_sigma must be >= 0, got {target_sigma}")
@@ -70,8 +71,9 @@ class SequenceLoss(nn.Module):
         return self.ce_weight * (weights * per_target).sum() / weights.sum()
 
 
-def center_loss(center: torch.Tensor, targets: torch.Tensor, bins: int, seq_format: str = "xywh",
-                sigma: float = 0.75) -> torch.Tensor:
+def center_loss(
+    center: torch.Tensor, targets: torch.Tensor, bins: int, seq_format: str = "xywh", sigma: float = 0.75
+) -> torch.Tensor:
     """Auxiliary loss of the centre head: soft cross-entropy over the search-token grid.
 
     The target is a Gaussian (std ``sigma`` tokens) around the true box centre, so the token holding
@@ -83,7 +85,7 @@ def center_loss(center: torch.Tensor, targets: torch.Tensor, bins: int, seq_form
     Returns:
         ``()`` float32 mean loss.
     """
-    from seqtrack.tokens import tokens_to_box
+    from seqtrack.geometry.tokens import tokens_to_box
 
     grid = math.isqrt(center.shape[-1])
     box = tokens_to_box(targets[:, :4], bins, seq_format).float()  # (B, 4) cxcywh in [0, 1]
@@ -110,14 +112,14 @@ def soft_targets(labels: torch.Tensor, bins: int, sigma: float, vocab: int) -> t
 def token_iou(logits: torch.Tensor, targets: torch.Tensor, bins: int, seq_format: str = "xywh") -> torch.Tensor:
     """IoU between the arg-max coordinate tokens and the target tokens (a status number, no gradient).
 
-    Unlike the official status IoU (spec §9.6), the tokens are read in their real format.
+    Unlike the official status IoU (docs/official-behaviour.md §9.6), the tokens are read in their real format.
 
     Args:
         logits: ``(B, L >= 4, bins + 2)``; targets: ``(B, L >= 4)`` int64.
     Returns:
         ``(B,)`` float32 IoU of the boxes in crop units.
     """
-    from seqtrack.tokens import tokens_to_box
+    from seqtrack.geometry.tokens import tokens_to_box
 
     with torch.no_grad():
         predicted = logits[:, :4, :bins].argmax(dim=-1)

@@ -29,8 +29,9 @@ class MetricsLog:
         purge_step: on a resumed run, TensorBoard events after this step are discarded.
     """
 
-    def __init__(self, path: Path, enabled: bool = True, tensorboard_dir: Path | None = None,
-                 purge_step: int | None = None) -> None:
+    def __init__(
+        self, path: Path, enabled: bool = True, tensorboard_dir: Path | None = None, purge_step: int | None = None
+    ) -> None:
         self.path = Path(path)
         self.enabled = enabled
         self._handle = open(self.path, "a", encoding="utf-8") if enabled else None
@@ -53,8 +54,11 @@ class MetricsLog:
             kind = record.get("kind")
             step = record.get("step", 0)
             for key, value in record.items():
-                if kind in ("step", "epoch") and key not in ("kind", "step", "epoch", "batch", "time") \
-                        and isinstance(value, (int, float)):
+                if (
+                    kind in ("step", "epoch")
+                    and key not in ("kind", "step", "epoch", "batch", "time")
+                    and isinstance(value, (int, float))
+                ):
                     self._tb.add_scalar(f"{kind}/{key}", value, step)
 
     def close(self) -> None:

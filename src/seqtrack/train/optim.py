@@ -1,4 +1,4 @@
-"""Optimiser, learning-rate schedule and gradient clipping (spec §5.5).
+"""Optimiser, learning-rate schedule and gradient clipping (docs/official-behaviour.md §5.5).
 
 * AdamW, two parameter groups: group 0 = every trainable parameter whose name does not contain
   ``"encoder"`` (decoder, bottleneck, vocabulary head, memory position table) at ``lr``; group 1 = the
@@ -47,8 +47,14 @@ def parameter_groups(model: nn.Module, config: TrainConfig) -> list[dict]:
             other.append(param)
     groups = [{"params": other, "lr": config.lr, "weight_decay": config.weight_decay, "name": "other"}]
     if not frozen:
-        groups.append({"params": encoder, "lr": config.lr * config.encoder_lr_multiplier,
-                       "weight_decay": config.weight_decay, "name": "encoder"})
+        groups.append(
+            {
+                "params": encoder,
+                "lr": config.lr * config.encoder_lr_multiplier,
+                "weight_decay": config.weight_decay,
+                "name": "encoder",
+            }
+        )
     return groups
 
 
@@ -79,5 +85,4 @@ def clip_gradients(parameters: Iterable[torch.Tensor], max_norm: float) -> torch
     return torch.nn.utils.clip_grad_norm_(params, max_norm)
 
 
-__all__ = ["parameter_groups", "build_optimizer", "build_scheduler", "lr_at_epoch", "clip_gradients",
-           "encoder_frozen"]
+__all__ = ["parameter_groups", "build_optimizer", "build_scheduler", "lr_at_epoch", "clip_gradients", "encoder_frozen"]

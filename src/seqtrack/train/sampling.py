@@ -67,7 +67,7 @@ class EpochBatches:
         order = epoch_order(self.seed, self.epoch, self.num_samples, self.shuffle)
         g = self.global_batch
         for b in range(self.start_batch, self.steps_per_epoch):
-            yield order[b * g + self.rank:(b + 1) * g:self.world_size].tolist()
+            yield order[b * g + self.rank : (b + 1) * g : self.world_size].tolist()
 
 
 __all__ = ["EpochBatches", "epoch_order"]

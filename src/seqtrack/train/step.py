@@ -12,10 +12,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqtrack.config import AMP_MODES
+from seqtrack.config import AMP_MODES, TrainConfig
 from seqtrack.errors import InputError
 from seqtrack.train.loss import SequenceLoss, center_loss, token_iou
-from seqtrack.train.optim import clip_gradients
+from seqtrack.train.optim import build_optimizer, clip_gradients
 
 
 def autocast_context(device: torch.device, amp: str):
@@ -48,12 +48,14 @@ def step_seed(seed: int, rank: int, step: int) -> int:
 class StepResult:
     """Per-step numbers, left on the device (reading them forces a synchronisation).
 
-    Attributes: loss ``()`` float32, iou ``()`` mean status IoU, grad_norm ``()`` before clipping.
+    Attributes: loss ``()`` float32, iou ``()`` mean status IoU, grad_norm ``()`` before clipping,
+    logits ``(B, 5, bins + 2)`` the teacher-forced decoder output the loss was computed from (detached).
     """
 
     loss: torch.Tensor
     iou: torch.Tensor
     grad_norm: torch.Tensor
+    logits: torch.Tensor
 
 
 class TrainStep:
@@ -67,12 +69,27 @@ class TrainStep:
         bins, seq_format: for the status IoU (and the centre loss).
         center_loss_weight, center_sigma: the auxiliary centre loss (`center_loss`); used exactly when
             the model has a centre head (weight 0 still runs the head, so DDP sees every parameter used).
+        dropout: False runs the forward in eval mode (dropout off) and restores the mode afterwards; for
+            deterministic checks such as the official training-step golden file, which was made that way.
     """
 
-    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler,
-                 criterion: SequenceLoss, amp: str, grad_clip_norm: float, device: torch.device, bins: int,
-                 seq_format: str, center_loss_weight: float = 0.0, center_sigma: float = 0.75) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        scaler: torch.amp.GradScaler,
+        criterion: SequenceLoss,
+        amp: str,
+        grad_clip_norm: float,
+        device: torch.device,
+        bins: int,
+        seq_format: str,
+        center_loss_weight: float = 0.0,
+        center_sigma: float = 0.75,
+        dropout: bool = True,
+    ) -> None:
         self.model, self.optimizer, self.scaler, self.criterion = model, optimizer, scaler, criterion
+        self.dropout = dropout
         self.amp, self.grad_clip_norm, self.device = amp, grad_clip_norm, device
         self.bins, self.seq_format = bins, seq_format
         self.center_loss_weight, self.center_sigma = center_loss_weight, center_sigma
@@ -83,24 +100,67 @@ class TrainStep:
         autocast_context(device, amp)  # validate the mode early
         self.params = [p for group in optimizer.param_groups for p in group["params"]]
 
+    @classmethod
+    def from_recipe(
+        cls,
+        model: nn.Module,
+        train: TrainConfig,
+        device: torch.device,
+        optimizer: torch.optim.Optimizer | None = None,
+        scaler: torch.amp.GradScaler | None = None,
+        dropout: bool = True,
+    ) -> TrainStep:
+        """The step a `TrainConfig` describes: its loss weights, clip norm, AMP mode and (unless given,
+        e.g. restored from a checkpoint) its AdamW with the encoder group (`build_optimizer`) and scaler.
+
+        Args:
+            model: `SeqTrack` or ``DistributedDataParallel(SeqTrack)``, already on ``device``.
+        """
+        inner = model.module if hasattr(model, "module") else model
+        bins, seq_format = inner.config.bins, inner.config.seq_format
+        criterion = SequenceLoss(bins, train.special_token_weight, train.ce_weight, train.target_sigma).to(device)
+        return cls(
+            model,
+            optimizer if optimizer is not None else build_optimizer(inner, train),
+            scaler if scaler is not None else make_scaler(device, train.amp),
+            criterion,
+            train.amp,
+            train.grad_clip_norm,
+            device,
+            bins,
+            seq_format,
+            center_loss_weight=train.center_loss_weight,
+            center_sigma=train.center_sigma,
+            dropout=dropout,
+        )
+
     def to_device(self, batch: dict) -> dict:
         """Move the tensors the model needs: ``templates (B, T, 3, S, S)``, ``search (B, 3, S, S)``,
         ``seq_input``/``seq_target (B, 5)``."""
         keys = ("templates", "search", "seq_input", "seq_target")
         return {k: batch[k].to(self.device, non_blocking=True) for k in keys}
 
+    def _forward(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Teacher-forced logits ``(B, 5, V)`` and, with a centre head, its scores ``(B, g * g)``."""
+        training = self.model.training
+        if not self.dropout:
+            self.model.eval()
+        try:
+            with autocast_context(self.device, self.amp):
+                if self.with_center:
+                    return self.model(batch["templates"], batch["search"], batch["seq_input"], return_center=True)
+                return self.model(batch["templates"], batch["search"], batch["seq_input"]), None
+        finally:
+            self.model.train(training)
+
     def __call__(self, batch: dict) -> StepResult:
         batch = self.to_device(batch)
-        with autocast_context(self.device, self.amp):
-            if self.with_center:
-                logits, center = self.model(batch["templates"], batch["search"], batch["seq_input"],
-                                            return_center=True)
-            else:
-                logits = self.model(batch["templates"], batch["search"], batch["seq_input"])
+        logits, center = self._forward(batch)
         loss = self.criterion(logits, batch["seq_target"])  # float32 whatever the autocast dtype
         if self.with_center:
-            loss = loss + self.center_loss_weight * center_loss(center, batch["seq_target"], self.bins,
-                                                                self.seq_format, self.center_sigma)
+            loss = loss + self.center_loss_weight * center_loss(
+                center, batch["seq_target"], self.bins, self.seq_format, self.center_sigma
+            )
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.unscale_(self.optimizer)  # clip the true gradients, not the scaled ones
@@ -108,7 +168,7 @@ class TrainStep:
         self.scaler.step(self.optimizer)
         self.scaler.update()
         iou = token_iou(logits.detach().float(), batch["seq_target"], self.bins, self.seq_format).mean()
-        return StepResult(loss=loss.detach(), iou=iou, grad_norm=grad_norm.detach())
+        return StepResult(loss=loss.detach(), iou=iou, grad_norm=grad_norm.detach(), logits=logits.detach())
 
 
 __all__ = ["TrainStep", "StepResult", "autocast_context", "make_scaler", "step_seed", "AMP_MODES"]

@@ -7,7 +7,8 @@ Files:
     ``got10k_train_full_split.txt``  all 9335 positions;
     ``got10k_vot_exclude.txt``       the 1000 GOT-10k names excluded for VOT (reference only).
 
-GOT-10k ids are POSITIONS in the line order of the dataset's ``list.txt`` (spec §5.6 caution): they
+GOT-10k ids are POSITIONS in the line order of the dataset's ``list.txt`` (docs/official-behaviour.md §5.6 caution):
+they
 are never mapped to ``GOT-10k_Train_{id+1}``.
 """
 

@@ -1,8 +1,8 @@
 """Benchmark readers: one module a benchmark, one registry.
 
-    >>> bench = get_benchmark("lasot", "/data/lasot")
-    >>> bench.update_preset, len(bench.sequences())
-    ('lasot', 280)
+>>> bench = get_benchmark("lasot", "/data/lasot")
+>>> bench.update_preset, len(bench.sequences())
+('lasot', 280)
 """
 
 from __future__ import annotations

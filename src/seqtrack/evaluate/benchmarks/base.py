@@ -8,9 +8,9 @@ Each benchmark module defines one or more `BenchmarkInfo` values (static facts a
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 from seqtrack.data.sequence import Sequence
 from seqtrack.errors import DatasetError, InputError
@@ -27,7 +27,8 @@ class BenchmarkInfo:
     Attributes:
         name: canonical name used on the command line (``"lasot"``, ``"got10k_test"``...).
         title: name for tables and plots (``"LaSOT"``).
-        update_preset: the tracker's per-benchmark template-update preset (spec §4.4, the lower-cased
+        update_preset: the tracker's per-benchmark template-update preset (docs/official-behaviour.md §4.4, the
+        lower-cased
             official key: ``"lasot"``, ``"got10k_test"``, ``"default"``...).
         layout: result-file layout, `LAYOUT_PYTRACKING` or `LAYOUT_GOT10K`.
         scoring: ``"pytracking"`` (AUC / P / P_norm), ``"got10k"`` (AO / SR) or ``"server"`` (ground
@@ -65,7 +66,7 @@ class Benchmark:
 
     @property
     def update_preset(self) -> str:
-        """The tracker update preset this benchmark uses by default (spec §4.4)."""
+        """The tracker update preset this benchmark uses by default (docs/official-behaviour.md §4.4)."""
         return self.info.update_preset
 
     def names(self) -> list[str]:

@@ -78,7 +78,8 @@ GOT10K_TEST = BenchmarkInfo(
 GOT10K_VAL = BenchmarkInfo(
     name="got10k_val",
     title="GOT-10k val",
-    update_preset="default",  # the official config has no GOT10K_VAL entry: DEFAULT applies (spec §4.4)
+    # the official config has no GOT10K_VAL entry: DEFAULT applies (docs/official-behaviour.md §4.4)
+    update_preset="default",
     layout=LAYOUT_GOT10K,
     scoring="got10k",
     strict_length=False,

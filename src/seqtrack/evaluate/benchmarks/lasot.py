@@ -1,12 +1,13 @@
 """LaSOT test (280 sequences) and LaSOT extension subset (150) benchmarks.
 
-Layout under ``--root`` (spec §6.4)::
+Layout under ``--root`` (docs/official-behaviour.md §6.4)::
 
     <class>/<class>-<n>/img/00000001.jpg, groundtruth.txt, full_occlusion.txt, out_of_view.txt, nlp.txt
     testing_set.txt        (optional, LaSOT's own list of the 280 test sequences)
 
 Per-sequence parsing is `seqtrack.data.lasot.read_sequence`. Visibility (not fully occluded and not
-out of view) makes a frame invalid for scoring (spec §6.2). Two of LaSOT's attributes follow exactly
+out of view) makes a frame invalid for scoring (docs/official-behaviour.md §6.2). Two of LaSOT's attributes follow
+exactly
 from the flag files and are attached per sequence: ``full_occlusion`` and ``out_of_view``.
 """
 

@@ -1,6 +1,7 @@
 """NfS-30 benchmark (Need for Speed, 30 fps version, 100 sequences).
 
-Layout (spec §6.4; the annotation is pytracking's converted file, not part of the raw NfS release)::
+Layout (docs/official-behaviour.md §6.4; the annotation is pytracking's converted file, not part of the raw NfS
+release)::
 
     <seq>/30/<seq>/00001.jpg ...          frames, 1-based, 5 digits
     <seq>/30/<seq>_pytracking.txt         'x,y,w,h' a line (comma), one line per 30 fps frame
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from seqtrack.data.annotations import read_boxes
+from seqtrack.data.annotations import read_groundtruth
 from seqtrack.data.sequence import Sequence
 from seqtrack.evaluate.benchmarks.base import LAYOUT_PYTRACKING, BenchmarkInfo, check_frames_exist, natural_key
 
@@ -30,7 +31,7 @@ def list_names(root: Path) -> list[str]:
 
 def read(root: Path, name: str) -> Sequence:
     """One NfS-30 sequence."""
-    boxes = read_boxes(annotation_path(root, name))
+    boxes = read_groundtruth(annotation_path(root, name))
     frame_dir = Path(root) / name / "30" / name
     frames = [frame_dir / f"{i:05d}.jpg" for i in range(1, len(boxes) + 1)]
     check_frames_exist(frames, "NfS")

@@ -1,6 +1,6 @@
 """OTB-100 benchmark.
 
-Layout (spec §6.4)::
+Layout (docs/official-behaviour.md §6.4)::
 
     <seq>/img/0001.jpg ...               frames (digit count varies by sequence; sorted by integer)
     <seq>/groundtruth_rect.txt           'x,y,w,h' a line, comma- or whitespace-separated
@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from seqtrack.data.annotations import list_numbered_frames, read_boxes
+from seqtrack.data.annotations import list_numbered_frames, read_groundtruth
 from seqtrack.data.sequence import Sequence
 from seqtrack.errors import DatasetError
 from seqtrack.evaluate.benchmarks.base import LAYOUT_PYTRACKING, BenchmarkInfo, natural_key
@@ -61,7 +61,7 @@ def read(root: Path, name: str) -> Sequence:
     else:
         folder, seq_dir, aliases = name, Path(root) / name, []
         gt_path = seq_dir / "groundtruth_rect.txt"
-    boxes = read_boxes(gt_path)
+    boxes = read_groundtruth(gt_path)
     frames = list_numbered_frames(seq_dir / "img")
     if folder in FRAME_RANGES:
         first, last = FRAME_RANGES[folder]

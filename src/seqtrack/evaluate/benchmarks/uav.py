@@ -1,6 +1,6 @@
 """UAV123 benchmark (123 entries over 91 videos: long videos are split, e.g. ``bird1_1..3``).
 
-Layout (spec §6.4)::
+Layout (docs/official-behaviour.md §6.4)::
 
     data_seq/UAV123/<video>/000001.jpg ...   frames, 1-based, 6 digits
     anno/UAV123/<name>.txt                   'x,y,w,h' a line for the entry's frame range (NaN rows allowed)
@@ -13,10 +13,10 @@ same name starting at frame 1. pytracking names the entries ``uav_<name>`` (acce
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
-from seqtrack.data.annotations import read_boxes, read_flag_line
+from seqtrack.data.annotations import read_flag_line, read_groundtruth
 from seqtrack.data.sequence import Sequence
 from seqtrack.errors import DatasetError
 from seqtrack.evaluate.benchmarks.base import LAYOUT_PYTRACKING, BenchmarkInfo, check_frames_exist, require_dir
@@ -185,7 +185,7 @@ def read_sequence(root: Path, name: str, entries: Mapping[str, tuple[str, int, i
         entries: the frame-range table (tests pass a small one).
     """
     anno_path = Path(root) / "anno" / "UAV123" / f"{name}.txt"
-    boxes = read_boxes(anno_path)
+    boxes = read_groundtruth(anno_path)
     folder, first, last = entries.get(name, (name, 1, len(boxes)))
     if last - first + 1 != len(boxes):
         raise DatasetError(

@@ -59,8 +59,9 @@ def _mask_box(tokens: list[int]) -> np.ndarray:
     if width * height == 0 or not flat.any():
         return np.full(4, np.nan)
     rows, cols = np.nonzero(flat.reshape(height, width))
-    return np.array([x0 + cols.min(), y0 + rows.min(), cols.max() - cols.min() + 1, rows.max() - rows.min() + 1],
-                    dtype=np.float64)
+    return np.array(
+        [x0 + cols.min(), y0 + rows.min(), cols.max() - cols.min() + 1, rows.max() - rows.min() + 1], dtype=np.float64
+    )
 
 
 def list_names(root: Path) -> list[str]:
@@ -87,7 +88,9 @@ def read(root: Path, name: str) -> Sequence:
     frame_dir = seq_dir / "color" if (seq_dir / "color").is_dir() else seq_dir
     frames = list_numbered_frames(frame_dir)
     if len(frames) != len(boxes):
-        raise DatasetError(f"malformed VOT ground-truth file {gt_path}: {len(boxes)} regions for {len(frames)} frames in {frame_dir}")
+        raise DatasetError(
+            f"malformed VOT ground-truth file {gt_path}: {len(boxes)} regions for {len(frames)} frames in {frame_dir}"
+        )
     return Sequence(name=name, frames=frames, boxes=boxes, dataset="vot")
 
 

@@ -1,0 +1,48 @@
+"""The machine a benchmark ran on, recorded with its results: timings mean little without it."""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+import numpy as np
+
+# CPU flags that decide which kernels torch and onnxruntime can use (bf16 and int8 above all).
+RELEVANT_CPU_FLAGS = {"avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "avx_vnni", "amx_bf16", "amx_int8"}
+
+
+def machine_info(threads: int) -> dict:
+    """CPU model and relevant flags, cores, library versions and the load at the time of the run."""
+    import torch
+
+    info: dict = {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "cores": os.cpu_count(),
+        "threads": threads,
+        "platform": platform.platform(),
+    }
+    for module in ("onnxruntime", "onnx", "cv2"):
+        try:
+            info[module] = __import__(module).__version__
+        except ImportError:
+            info[module] = None
+    cpu, flags = platform.processor() or "unknown", set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()  # /proc/cpuinfo names the model; processor() often does not
+            elif line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    info["cpu"] = cpu
+    info["cpu_flags"] = sorted(flags & RELEVANT_CPU_FLAGS)
+    info["torch_cpu_capability"] = torch.backends.cpu.get_cpu_capability()
+    info["load_average"] = list(os.getloadavg())
+    return info
+
+
+__all__ = ["machine_info"]

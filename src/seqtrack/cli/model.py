@@ -1,0 +1,80 @@
+"""``seqtrack models``, ``seqtrack info`` and ``seqtrack convert``: named models and weights files.
+
+``models`` and ``info`` on our safetensors files read headers only (`seqtrack.model.header`), so they
+answer without loading torch; ``info`` on an official ``.pth.tar`` has to unpickle it (safely).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    convert = subparsers.add_parser(
+        "convert",
+        help="convert an official .pth.tar checkpoint to our safetensors format",
+        description="Read a SeqTrack checkpoint (official .pth.tar, bare state dict or safetensors) without "
+        "executing anything from it, and write safetensors with the model config in its metadata.",
+    )
+    convert.add_argument("source", help="input weights or model name (e.g. SEQTRACK_ep0500.pth.tar, b256)")
+    convert.add_argument("target", type=Path, help="output .safetensors file")
+    convert.add_argument("--preset", help="model preset (b256, b384, l256, l384, t128, s128); default: inferred")
+    convert.set_defaults(handler=_convert)
+
+    info = subparsers.add_parser("info", help="describe a model or weights file (network, parameters, settings)")
+    info.add_argument("weights", help="a model name (see 'seqtrack models') or a weights file")
+    info.add_argument("--preset", help="model preset; default: the file's config, else inferred from its shapes")
+    info.set_defaults(handler=_info)
+
+    models = subparsers.add_parser(
+        "models",
+        help="list the model names, their sizes and whether their weights are on this machine",
+        description="Named models resolve to local files: the demo model ships with seqtrack; the official "
+        "checkpoints go under $SEQTRACK_HOME (default ~/.cache/seqtrack). Nothing is downloaded.",
+    )
+    models.set_defaults(handler=_models)
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from seqtrack.model.weights import convert_checkpoint, describe_config
+
+    model = convert_checkpoint(args.source, args.target, config=args.preset)
+    print(f"wrote {args.target} ({describe_config(model.config)})")
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    from seqtrack.config import model_config_from_dict
+    from seqtrack.model.header import describe_config, read_header
+    from seqtrack.model.registry import resolve_weights
+
+    path = resolve_weights(args.weights)
+    header = read_header(path)
+    if header.config is not None and args.preset is None:
+        config, count = model_config_from_dict(header.config), header.parameters
+    else:  # official files and state dicts: the network must be built to know what they hold
+        from seqtrack.model.weights import load_model
+
+        model = load_model(path, config=args.preset)
+        config, count = model.config, sum(p.numel() for p in model.parameters())
+    print(f"{path}: {describe_config(config)}; {count:,} parameters")
+    if header.tracker:
+        settings = ", ".join(f"{key}={value}" for key, value in sorted(header.tracker.items()))
+        print(f"recommended tracker settings (used unless --settings official or a flag says otherwise): {settings}")
+    return 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    from seqtrack.model.registry import REGISTRY, find, seqtrack_home
+
+    print("| name | network | parameters | weights on this machine |\n|---|---|---:|---|")
+    for entry in REGISTRY.values():
+        path = find(entry)
+        where = f"{path} ({path.stat().st_size / 1e6:.1f} MB)" if path else "absent"
+        print(f"| {entry.name} | {entry.summary} | {entry.parameters:,} | {where} |")
+    print(
+        f"\nofficial checkpoints are looked up in {seqtrack_home()} ($SEQTRACK_HOME); 'seqtrack info NAME' "
+        "tells more, and an absent model's error says which file to put where"
+    )
+    return 0

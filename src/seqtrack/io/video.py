@@ -1,0 +1,253 @@
+"""The annotated video writer: tracked frames, with their boxes drawn, encoded at the source fps.
+
+`AnnotatedVideoWriter` draws the boxes, scores and frame number on each frame (`annotate_frame`) and
+encodes: H.264 through PyAV/libx264 when ``av`` is importable, else OpenCV's ``avc1`` when its FFmpeg
+has an H.264 encoder, else MPEG-4 Part 2 (``mp4v``); ``.avi`` files get Motion-JPEG.
+``writer.codec`` says which was used.
+
+Frames are ``(H, W, 3)`` uint8 RGB; sizes are ``(H, W)``; boxes are ``xywh`` pixels.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+from collections.abc import Iterator, Sequence
+from fractions import Fraction
+from pathlib import Path
+from types import ModuleType, TracebackType
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from seqtrack.errors import InputError
+from seqtrack.io.annotate import annotate_frame
+
+_H264_CONTAINERS = frozenset({".mp4", ".m4v", ".mov", ".mkv"})
+_MJPG_CONTAINERS = frozenset({".avi"})
+Backend = Literal["auto", "pyav", "opencv"]
+
+
+def _even(n: int) -> int:
+    """``n`` rounded up to even: 4:2:0 chroma (and OpenCV's writer, which crops) need even sizes."""
+    return n + n % 2
+
+
+def _import_av() -> ModuleType | None:
+    """PyAV if installed and loadable, else ``None`` (it is optional)."""
+    try:
+        import av  # noqa: PLC0415 - optional dependency, imported where used
+    except Exception:  # ImportError, or a broken shared library (OSError)
+        return None
+    return av
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence file descriptor 2 for a moment.
+
+    OpenCV's probe of an H.264 encoder that its FFmpeg lacks prints several FFmpeg error lines that
+    Python cannot intercept (they are written by C code straight to fd 2); they would alarm users of a
+    fallback that works. Used only around that one probe.
+    """
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+class AnnotatedVideoWriter:
+    """Encode annotated frames (boxes, scores, frame number) to a video file at the source fps.
+
+    Args:
+        path: output file; ``.mp4 .m4v .mov .mkv`` are H.264 when available (else MPEG-4 ``mp4v``),
+            ``.avi`` is Motion-JPEG. Parent folders are created.
+        fps: frame rate, e.g. the source's ``fps``.
+        frame_size: ``(H, W)`` of the frames to be written (note: not OpenCV's ``(W, H)``).
+        backend: ``"auto"`` (PyAV for H.264 if importable, else OpenCV), ``"pyav"`` (error if PyAV
+            is missing) or ``"opencv"``.
+
+    Attributes:
+        codec: the encoder used: ``"libx264"`` (PyAV), ``"avc1"`` (OpenCV H.264), ``"mp4v"`` or
+            ``"MJPG"``.
+        backend: ``"pyav"`` or ``"opencv"``.
+        frames_written: frames encoded so far.
+
+    Encoders need even sizes (4:2:0 chroma; OpenCV's writer would silently crop the odd row): odd
+    ``H``/``W`` frames get one replicated row/column, so such a video is one pixel larger than
+    ``frame_size`` in that direction and still shows every pixel. The file is complete only after
+    `close` (use the writer as a context manager).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        fps: float,
+        frame_size: tuple[int, int],
+        *,
+        backend: Backend = "auto",
+    ) -> None:
+        self.path = Path(path).expanduser()
+        suffix = self.path.suffix.lower()
+        if suffix not in _H264_CONTAINERS | _MJPG_CONTAINERS:
+            raise InputError(
+                f"unsupported video file type '{self.path.suffix or '(none)'}' for '{self.path}': "
+                f"expected one of {', '.join(sorted(_H264_CONTAINERS | _MJPG_CONTAINERS))}"
+            )
+        try:
+            fps = float(fps)
+        except (TypeError, ValueError):
+            raise InputError(f"video fps must be a number, got {fps!r}") from None
+        if not math.isfinite(fps) or fps <= 0:
+            raise InputError(f"video fps must be > 0, got {fps}")
+        try:
+            height, width = (int(v) for v in frame_size)
+        except (TypeError, ValueError):
+            raise InputError(f"frame_size must be (H, W), got {frame_size!r}") from None
+        if height < 1 or width < 1:
+            raise InputError(f"frame_size must be positive (H, W), got {frame_size!r}")
+        if backend not in ("auto", "pyav", "opencv"):
+            raise InputError(f"unknown video backend {backend!r}; expected auto, pyav or opencv")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise InputError(f"cannot create the folder of '{self.path}' ({error.strerror or error})") from None
+
+        self.fps = fps
+        self.frame_size = (height, width)
+        self.frames_written = 0
+        self._av: ModuleType | None = None  # the PyAV module, when it is the backend
+        self._container = None  # PyAV output container
+        self._stream = None  # PyAV video stream
+        self._cv_writer: cv2.VideoWriter | None = None
+        self._closed = False
+
+        av = _import_av() if backend in ("auto", "pyav") and suffix in _H264_CONTAINERS else None
+        if backend == "pyav" and av is None:
+            raise InputError(
+                "PyAV is not installed (pip install 'seqtrack[video]')"
+                if suffix in _H264_CONTAINERS
+                else f"the PyAV backend writes H.264 containers only, not '{suffix}'"
+            )
+        if av is not None and self._open_pyav(av):
+            return
+        if backend == "pyav":
+            raise InputError(f"PyAV cannot write H.264 to '{self.path}' (no libx264 encoder)")
+        self._open_opencv(suffix)
+
+    def _open_pyav(self, av: ModuleType) -> bool:
+        """Open a libx264 stream through PyAV; ``False`` if this PyAV build has no libx264."""
+        height, width = self.frame_size
+        try:
+            # faststart: index at the front, so the file plays while still downloading.
+            is_mov_family = self.path.suffix.lower() in {".mp4", ".m4v", ".mov"}
+            options = {"movflags": "faststart"} if is_mov_family else {}
+            container = av.open(str(self.path), mode="w", options=options)
+        except Exception as error:
+            raise InputError(f"cannot write video '{self.path}' ({error})") from None
+        try:
+            rate = Fraction(self.fps).limit_denominator(1001)
+            stream = container.add_stream("libx264", rate=rate)
+        except Exception:
+            container.close()
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+            return False
+        stream.width, stream.height = _even(width), _even(height)
+        stream.pix_fmt = "yuv420p"
+        # CRF 18 is visually lossless for boxes and text; "veryfast" keeps encoding well below tracking time.
+        stream.options = {"crf": "18", "preset": "veryfast"}
+        self._av, self._container, self._stream = av, container, stream
+        self.backend, self.codec = "pyav", "libx264"
+        return True
+
+    def _open_opencv(self, suffix: str) -> None:
+        height, width = self.frame_size
+        candidates = ["MJPG"] if suffix in _MJPG_CONTAINERS else ["avc1", "mp4v"]
+        for fourcc in candidates:
+            quiet = _quiet_stderr() if fourcc == "avc1" else contextlib.nullcontext()
+            with quiet:
+                writer = cv2.VideoWriter(
+                    str(self.path), cv2.VideoWriter_fourcc(*fourcc), self.fps, (_even(width), _even(height))
+                )
+            if writer.isOpened():
+                self._cv_writer = writer
+                self.backend, self.codec = "opencv", fourcc
+                return
+            writer.release()
+        raise InputError(f"cannot write video '{self.path}': OpenCV has no encoder for {', '.join(candidates)}")
+
+    def write(
+        self,
+        frame_rgb: np.ndarray,
+        boxes_xywh: Sequence[Sequence[float] | np.ndarray | None] | np.ndarray | None = None,
+        scores: Sequence[float | None] | None = None,
+        *,
+        frame_index: int | None = None,
+        target_ids: Sequence[int | str] | None = None,
+    ) -> None:
+        """Annotate ``frame_rgb`` (``(H, W, 3)`` uint8 RGB matching ``frame_size``) with `annotate_frame`
+        and append it. ``frame_index`` defaults to the number of frames written so far."""
+        if self._closed:
+            raise ValueError(f"AnnotatedVideoWriter for '{self.path}' is closed")
+        frame = np.asarray(frame_rgb)
+        expected = (*self.frame_size, 3)
+        if frame.shape != expected or frame.dtype != np.uint8:
+            raise InputError(
+                f"video '{self.path}': frame {self.frames_written} is {frame.shape} {frame.dtype}, "
+                f"expected {expected} uint8 RGB"
+            )
+        index = self.frames_written if frame_index is None else frame_index
+        image = annotate_frame(frame, boxes_xywh, scores, frame_index=index, target_ids=target_ids)
+        self._encode(image)
+        self.frames_written += 1
+
+    def _encode(self, image: np.ndarray) -> None:
+        """Append one ``(H, W, 3)`` RGB image to the file."""
+        height, width = self.frame_size
+        if height % 2 or width % 2:
+            image = cv2.copyMakeBorder(image, 0, height % 2, 0, width % 2, cv2.BORDER_REPLICATE)
+        if self._stream is not None:
+            video_frame = self._av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+            for packet in self._stream.encode(video_frame):
+                self._container.mux(packet)
+        else:
+            assert self._cv_writer is not None
+            self._cv_writer.write(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+
+    def close(self) -> None:
+        """Flush the encoder and finish the file (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._stream is not None:
+            try:
+                for packet in self._stream.encode():  # drain frames the encoder still holds
+                    self._container.mux(packet)
+            finally:
+                self._container.close()
+                self._stream = self._container = None
+        if self._cv_writer is not None:
+            self._cv_writer.release()
+            self._cv_writer = None
+
+    def __enter__(self) -> AnnotatedVideoWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,319 @@
+"""The SeqTrack read-out as one ONNX graph: writing it (`write_onnx`, `quantize_int8`) and running it
+under ONNX Runtime (`OnnxPredictor`, a `BoxPredictor`).
+
+The graph is the complete per-frame computation of `SeqTrack.generate`:
+
+    inputs   templates  (B, T, 3, H, W) float32   normalised template crops
+             search     (B, 3, S, S)    float32   normalised search crop
+             window     ()              bool      Hann prior on the two centre steps (docs/official-behaviour.md §4.1)
+    outputs  tokens     (B, 4)          int64     greedy tokens in ``config.seq_format`` order
+             probs      (B, 4)          float64   chosen (windowed) probabilities
+
+It is the model's own code traced (`ReadoutGraph`: ``encode`` then ``generate_from_memory``): the four
+greedy steps are unrolled by the tracer (the step count is fixed by the vocabulary: END is never
+generated) and the decoder's key/value cache becomes ordinary tensors between them, so the graph
+computes exactly what the eager KV-cached loop computes. The window is an input rather than two graphs:
+it becomes the prior ``where(window, hann, 1)`` in float64, and multiplying by 1.0 is exact, so both
+settings reproduce the eager path. ``B`` is a dynamic axis by default (several targets per call).
+
+The model config travels inside the file (``metadata_props["seqtrack_config"]``, JSON), so
+``OnnxPredictor(path)`` needs nothing else. Checking a written graph against PyTorch is
+`seqtrack.export.onnx`'s job. ``onnx`` and ``onnxruntime`` are the optional ``export`` extra and are
+imported only when used.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from seqtrack.config import ModelConfig, model_config_from_dict, to_dict
+from seqtrack.errors import SeqTrackError
+from seqtrack.model.seqtrack import SeqTrack, stack_templates
+
+CONFIG_KEY = "seqtrack_config"
+GRAPH_KEY = "seqtrack_graph"
+GRAPH_KIND = "greedy-4step-v1"  # bump when the input/output contract changes
+PRECISION_KEY = "seqtrack_precision"
+INPUT_NAMES = ("templates", "search", "window")
+OUTPUT_NAMES = ("tokens", "probs")
+
+
+class OnnxError(SeqTrackError):
+    """An ONNX file or ONNX Runtime cannot be used: missing optional dependency, unreadable or foreign
+    file, or an input the graph does not accept."""
+
+
+def require(module: str) -> Any:
+    """Import an optional dependency of the ``export`` extra, or raise one clear `OnnxError`."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise OnnxError(
+            f"this needs the optional package {module!r}: install the export extra, "
+            f"e.g. pip install 'seqtrack[export]' (onnx, onnxruntime)"
+        ) from None
+
+
+# ---------------------------------------------------------------------------------------------- graph
+class ReadoutGraph(nn.Module):
+    """The traced computation: ``model.encode``, then ``model.generate_from_memory`` with the window
+    switch as a prior tensor (see the module docstring); nothing of the read-out is re-implemented here."""
+
+    def __init__(self, model: SeqTrack) -> None:
+        super().__init__()
+        self.model = model
+        # float64 on purpose (as np.hanning officially); a buffer so that it becomes a graph initializer.
+        self.register_buffer("hann", model.hann_window(torch.device("cpu")), persistent=False)
+
+    def forward(
+        self, templates: torch.Tensor, search: torch.Tensor, window: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``templates (B, T, 3, H, W)``, ``search (B, 3, S, S)``, ``window ()`` bool →
+        ``tokens (B, 4)`` int64, ``probs (B, 4)`` float64."""
+        prior = torch.where(window, self.hann, torch.ones_like(self.hann))  # (bins,) float64
+        return self.model.generate_from_memory(self.model.encode(templates, search), prior=prior)
+
+
+def example_inputs(config: ModelConfig, batch: int = 1, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Seeded random ``templates (B, T, 3, H, W)`` and ``search (B, 3, S, S)`` float32 inputs."""
+    generator = torch.Generator().manual_seed(seed)
+    templates = torch.randn(
+        batch, config.num_templates, 3, config.template_size, config.template_size, generator=generator
+    )
+    search = torch.randn(batch, 3, config.search_size, config.search_size, generator=generator)
+    return templates, search
+
+
+def float32_copy(model: SeqTrack) -> SeqTrack:
+    """An eval-mode float32 CPU copy of ``model`` (what `write_onnx` traces; the original is untouched)."""
+    with torch.device("meta"):  # no random initialisation of weights that are overwritten right away
+        copy = SeqTrack(model.config)
+    copy = copy.to_empty(device="cpu")
+    copy.load_state_dict({k: v.detach().float().cpu() for k, v in model.state_dict().items()}, strict=True)
+    return copy.eval()
+
+
+def write_onnx(model: SeqTrack, path: str | Path, batch: int = 1, opset: int = 17, dynamic_batch: bool = True) -> Path:
+    """Trace ``model`` into an fp32 ONNX file carrying our metadata (not validated: see `export_onnx`).
+
+    Args:
+        model: a float32 CPU `SeqTrack` (e.g. from `float32_copy`); it is left in eval mode.
+        path: the ``.onnx`` file to write (written in place: callers write into a temporary folder).
+        batch: batch of the tracing inputs; with ``dynamic_batch=False`` the only batch accepted.
+        opset: ONNX opset (17 has LayerNormalization; lower ones decompose it).
+        dynamic_batch: make ``B`` a dynamic axis (one session serves 1..N targets).
+    Returns:
+        ``path``.
+    """
+    onnx = require("onnx")
+    if model.dtype != torch.float32 or model.device.type != "cpu":
+        raise OnnxError(
+            f"the ONNX graph is traced from a float32 CPU model, got {model.dtype} on {model.device} (see float32_copy)"
+        )
+    # eval() on the wrapper itself: the exporter restores the wrapper's training flag afterwards, and a
+    # fresh module is in training mode, which would switch the decoder's dropout on.
+    graph = ReadoutGraph(model).eval()
+    templates, search = example_inputs(model.config, batch)
+    dynamic_axes = None
+    if dynamic_batch:
+        dynamic_axes = {name: {0: "batch"} for name in ("templates", "search") + OUTPUT_NAMES}
+    path = Path(path)
+    # The TorchScript exporter (dynamo=False) unrolls the Python loop and the cache lists directly and
+    # needs no onnxscript; its deprecation and tracer warnings are expected here.
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            graph,
+            (templates, search, torch.tensor(True)),
+            str(path),
+            dynamo=False,
+            opset_version=opset,
+            input_names=list(INPUT_NAMES),
+            output_names=list(OUTPUT_NAMES),
+            dynamic_axes=dynamic_axes,
+            do_constant_folding=True,
+        )
+    proto = onnx.load(str(path))
+    _set_metadata(proto, model.config, "fp32")
+    onnx.save(proto, str(path))
+    return path
+
+
+def _set_metadata(proto, config: ModelConfig, precision: str) -> None:
+    props = {CONFIG_KEY: json.dumps(to_dict(config)), GRAPH_KEY: GRAPH_KIND, PRECISION_KEY: precision}
+    kept = [p for p in proto.metadata_props if p.key not in props]
+    del proto.metadata_props[:]
+    proto.metadata_props.extend(kept)
+    for key, value in props.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+
+
+def quantize_int8(source: str | Path, target: str | Path) -> Path:
+    """Dynamic int8 quantisation of the encoder: int8 weights (per output channel), activations
+    quantised on the fly, int32 accumulation.
+
+    Only the encoder's (and only its weight) MatMuls are quantised: they hold > 99 % of the FLOPs.
+    Left in fp32, on purpose: the attention products (activation x activation: quantising them costs
+    accuracy, not time), the 16x16 patch-embedding Conv (ONNX Runtime's ConvInteger is slower than its
+    float convolution), and the whole decoder and vocabulary head, whose logits pick one of 4000
+    nearly equal neighbouring bins, for a negligible share of the time. The model config metadata is
+    carried over.
+    """
+    onnx = require("onnx")
+    quantization = require("onnxruntime.quantization")
+    source, target = Path(source), Path(target)
+    config = read_config(source)
+    nodes = onnx.load(str(source), load_external_data=False).graph.node
+    # An allow-list (not an exclusion list): the quantiser rewrites Gemm nodes under new names first.
+    encoder = [n.name for n in nodes if n.op_type == "MatMul" and "/encoder/" in n.name]
+    # quantize_dynamic logs a "consider pre-processing" hint through the root logger; the symbolic shape
+    # inference behind that pre-processing fails on this graph, and the result is the same without it.
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(max(level, logging.ERROR))
+    try:
+        quantization.quantize_dynamic(
+            str(source),
+            str(target),
+            weight_type=quantization.QuantType.QInt8,
+            per_channel=True,
+            op_types_to_quantize=["MatMul"],
+            nodes_to_quantize=encoder,
+            extra_options={"MatMulConstBOnly": True},
+        )
+    finally:
+        root.setLevel(level)
+    proto = onnx.load(str(target))
+    _set_metadata(proto, config, "int8")
+    onnx.save(proto, str(target))
+    return target
+
+
+def read_config(path: str | Path) -> ModelConfig:
+    """The `ModelConfig` stored in a written file's metadata."""
+    onnx = require("onnx")
+    path = Path(path)
+    if not path.is_file():
+        raise OnnxError(f"ONNX file not found: {path}")
+    try:
+        proto = onnx.load(str(path), load_external_data=False)
+    except Exception as error:  # protobuf raises several types for damaged files
+        raise OnnxError(f"{path} is not a readable ONNX file: {type(error).__name__}: {error}") from None
+    return _config_from_props({p.key: p.value for p in proto.metadata_props}, path)
+
+
+def _config_from_props(props: dict[str, str], path: Path) -> ModelConfig:
+    if CONFIG_KEY not in props:
+        raise OnnxError(f"{path} was not written by seqtrack export (no {CONFIG_KEY!r} metadata)")
+    if props.get(GRAPH_KEY) != GRAPH_KIND:
+        raise OnnxError(f"{path} holds graph kind {props.get(GRAPH_KEY)!r}, this version reads {GRAPH_KIND!r}")
+    try:
+        return model_config_from_dict(json.loads(props[CONFIG_KEY]))
+    except (ValueError, TypeError, SeqTrackError) as error:
+        raise OnnxError(f"{path}: invalid model config in its metadata: {error}") from None
+
+
+# ---------------------------------------------------------------------------------------------- predictor
+class OnnxPredictor:
+    """An ONNX Runtime session behind the `BoxPredictor` contract, for the `Tracker`.
+
+    Attributes:
+        config: the `ModelConfig` read from the file's metadata.
+        device: ``"cpu"``; the tracker builds its crops there.
+        dtype: ``torch.float32``, the input dtype of the graph.
+        precision: ``"fp32"`` or ``"int8"``.
+        path: the file.
+
+    Args:
+        path: a file written by `write_onnx` (or ``seqtrack export``).
+        providers: ONNX Runtime execution providers (default ``["CPUExecutionProvider"]``).
+        threads: intra-op threads (default: ONNX Runtime's choice, one per physical core).
+        spinning: let idle pool threads spin; off by default because spinning threads steal the
+            core from the other work of a shared machine (crop, other processes) between calls.
+    """
+
+    def __init__(
+        self, path: str | Path, providers: list[str] | None = None, threads: int | None = None, spinning: bool = False
+    ) -> None:
+        ort = require("onnxruntime")
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise OnnxError(f"ONNX file not found: {self.path}")
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.inter_op_num_threads = 1
+        if threads:
+            options.intra_op_num_threads = int(threads)
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+        try:
+            self.session = ort.InferenceSession(
+                str(self.path), sess_options=options, providers=providers or ["CPUExecutionProvider"]
+            )
+        except Exception as error:  # ORT raises its own Fail/InvalidGraph/... types
+            raise OnnxError(f"{self.path} could not be loaded by ONNX Runtime: {error}") from None
+        props = dict(self.session.get_modelmeta().custom_metadata_map)
+        self.config = _config_from_props(props, self.path)
+        self.precision = props.get(PRECISION_KEY, "fp32")
+        self.device = torch.device("cpu")
+        self.dtype = torch.float32
+        shape = self.session.get_inputs()[1].shape[0]
+        self.fixed_batch = shape if isinstance(shape, int) else None
+
+    def generate(
+        self, templates, search: torch.Tensor, window: bool | float = True
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Same contract as `SeqTrack.generate`, except that the graph applies the window as is or not at
+        all: a window power other than 0 or 1 raises `OnnxError`.
+
+        Args:
+            templates: ``(B, T, 3, H, W)`` (or a list of T ``(B, 3, H, W)``); search: ``(B, 3, S, S)``.
+        Returns:
+            ``tokens (B, 4)`` int64 and ``probs (B, 4)`` float64 torch tensors (CPU).
+        """
+        if float(window) not in (0.0, 1.0):
+            raise OnnxError(
+                f"{self.path}: an exported graph applies the Hann window as is or not at all; "
+                f"window power {float(window):g} needs the torch backend"
+            )
+        templates = stack_templates(templates)
+        batch = search.shape[0]
+        if self.fixed_batch is not None and batch != self.fixed_batch:
+            raise OnnxError(
+                f"{self.path} was exported for batch {self.fixed_batch}, got {batch} targets "
+                "(export with a dynamic batch to track a varying number of targets)"
+            )
+        feeds = {"templates": _numpy32(templates), "search": _numpy32(search), "window": np.array(bool(window))}
+        tokens, probs = self.session.run(list(OUTPUT_NAMES), feeds)
+        return torch.from_numpy(tokens), torch.from_numpy(probs)
+
+    def __repr__(self) -> str:
+        return f"OnnxPredictor({str(self.path)!r}, {self.config.name}, {self.precision})"
+
+
+def _numpy32(tensor: torch.Tensor) -> np.ndarray:
+    return np.ascontiguousarray(tensor.detach().to(device="cpu", dtype=torch.float32).numpy())
+
+
+__all__ = [
+    "OnnxPredictor",
+    "OnnxError",
+    "ReadoutGraph",
+    "write_onnx",
+    "float32_copy",
+    "quantize_int8",
+    "read_config",
+    "example_inputs",
+    "require",
+    "GRAPH_KIND",
+]

@@ -1,0 +1,75 @@
+"""How to run a network: backend, precision, compilation, quantisation, threads (`PredictorOptions`)
+and the matching command-line flags. Kept free of torch so that ``seqtrack --help`` does not load it;
+`seqtrack.runtime.factory.make_predictor` builds the predictors.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+
+from seqtrack.errors import InputError
+
+BACKENDS = ("torch", "onnxruntime")
+DTYPES = ("fp32", "bf16", "bf16-autocast")
+QUANTIZATIONS = ("int8",)
+
+
+@dataclass(frozen=True)
+class PredictorOptions:
+    """How to run the network (everything `make_predictor` takes besides the weights)."""
+
+    backend: str = "torch"
+    dtype: str = "fp32"
+    compile: bool = False
+    quantize: str | None = None
+    threads: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise InputError(f"unknown backend {self.backend!r}; choose one of {', '.join(BACKENDS)}")
+        if self.dtype not in DTYPES:
+            raise InputError(f"unknown dtype {self.dtype!r}; choose one of {', '.join(DTYPES)}")
+        if self.quantize is not None and self.quantize not in QUANTIZATIONS:
+            raise InputError(f"unknown quantisation {self.quantize!r}; choose one of {', '.join(QUANTIZATIONS)}")
+        if self.backend == "onnxruntime" and (self.dtype != "fp32" or self.compile):
+            raise InputError(
+                "the onnxruntime backend runs the fp32 graph (optionally --quantize int8); "
+                "--dtype bf16 and --compile are torch options"
+            )
+        if self.backend == "torch" and self.quantize is not None:
+            raise InputError("--quantize int8 needs --backend onnxruntime")
+        if self.threads is not None and self.threads < 1:
+            raise InputError(f"threads must be >= 1, got {self.threads}")
+
+    @property
+    def label(self) -> str:
+        """Short human name, e.g. ``torch fp32``, ``torch bf16-autocast compiled``, ``onnxruntime int8``."""
+        if self.backend == "onnxruntime":
+            return f"onnxruntime {self.quantize or 'fp32'}"
+        return f"torch {self.dtype}{' compiled' if self.compile else ''}"
+
+
+def add_predictor_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--backend --dtype --compile --quantize --threads`` to a subcommand (see `predictor_from_args`)."""
+    group = parser.add_argument_group("inference backend")
+    group.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="torch",
+        help="torch (default, reference) or onnxruntime (weights: .onnx or any checkpoint)",
+    )
+    group.add_argument(
+        "--dtype",
+        choices=DTYPES,
+        default="fp32",
+        help="torch precision: fp32 (default), bf16 (converted weights), bf16-autocast",
+    )
+    group.add_argument("--compile", action="store_true", help="torch.compile the encoder (slow first frame)")
+    group.add_argument(
+        "--quantize",
+        choices=QUANTIZATIONS,
+        default=None,
+        help="onnxruntime: dynamic int8 weights (faster, tokens may differ)",
+    )
+    group.add_argument("--threads", type=int, default=None, help="intra-op CPU threads (default: library's)")
