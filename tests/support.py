@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import struct
 from pathlib import Path
 
 import pytest
@@ -17,3 +18,14 @@ def golden_file(name: str) -> Path:
     if not path.is_file():
         pytest.fail(f"golden file missing: {path} (set SEQTRACK_GOLDEN to the folder holding it)")
     return path
+
+
+def announce_frames(path: Path, count: int) -> None:
+    """Make an AVI's header announce ``count`` frames: ``dwTotalFrames`` in ``avih`` and ``dwLength``
+    in the video ``strh`` (FFmpeg's frame count comes from the latter), as a camera's file might."""
+    data = bytearray(path.read_bytes())
+    avih, strh = data.find(b"avih"), data.find(b"strh")
+    assert avih > 0 and strh > 0 and data[strh + 8 : strh + 12] == b"vids"
+    struct.pack_into("<I", data, avih + 8 + 16, count)  # chunk header, then the 5th DWORD
+    struct.pack_into("<I", data, strh + 8 + 32, count)  # chunk header, fourccs, flags, ..., dwStart
+    path.write_bytes(bytes(data))

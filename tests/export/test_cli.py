@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import os
+
 import pytest
 
 from seqtrack.cli import main
@@ -41,3 +44,55 @@ def test_export_bad_input_is_one_line(tmp_path, weights, capsys, args, message):
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("seqtrack: error:") and message in lines[0], captured.err
     assert "Traceback" not in captured.err
+
+
+def _one_error(capsys, *expected: str) -> None:
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("seqtrack: error:") and "Traceback" not in err, err
+    assert all(text in lines[0] for text in expected), err
+
+
+def test_export_refuses_outputs_it_cannot_or_must_not_write(tmp_path, weights, capsys):
+    before = weights.read_bytes()
+    link = tmp_path / "w.onnx"
+    link.symlink_to(weights)  # --out names the weights through a link
+    assert main(["export", "--weights", str(weights), "--out", str(link)]) == 2
+    _one_error(capsys, f"--out {link} is the weights: it would be overwritten")
+    assert weights.read_bytes() == before
+    (tmp_path / "folder.onnx").mkdir()
+    assert main(["export", "--weights", str(weights), "--out", str(tmp_path / "folder.onnx")]) == 2
+    _one_error(capsys, "is a folder; expected a file")
+    assert main(["export", "--weights", str(weights), "--out", str(tmp_path / ("m" * 300 + ".onnx"))]) == 2
+    _one_error(capsys, "longer than 255 bytes")
+
+
+@pytest.mark.parametrize("where", ["tracing", "the final flush"])
+def test_export_full_disk_keeps_the_previous_file(tmp_path, weights, capsys, monkeypatch, where):
+    out = tmp_path / "m.onnx"
+    argv = ["export", "--weights", str(weights), "--out", str(out), "--no-validate"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    before = out.read_bytes()
+
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    if where == "tracing":
+        import seqtrack.export.onnx as export_module
+
+        real_write = export_module.write_onnx
+
+        def write_half(model, path, **kwargs):  # the disk fills up half-way through the graph
+            real_write(model, path, **kwargs)
+            with open(path, "r+b") as handle:
+                handle.truncate(100)
+            no_space()
+
+        monkeypatch.setattr(export_module, "write_onnx", write_half)
+    else:
+        monkeypatch.setattr(os, "fsync", no_space)
+    assert main(argv) == 2
+    _one_error(capsys, f"could not write {'' if where == 'tracing' else 'the ONNX file '}{out}", "No space left")
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]  # no work folder, no temporary file

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -49,6 +50,62 @@ def make_video() -> Callable[..., Path]:
         return path
 
     return make
+
+
+@pytest.fixture
+def make_h264() -> Callable[..., Path]:
+    """``make_h264(path, num_frames=20, b_frames=None, faststart=False)`` writes the synthetic clip as
+    H.264 in MP4 with PyAV (libx264, 30 fps); ``b_frames=0`` keeps decode order = display order.
+    Skips the test where PyAV (the ``video`` extra) is missing."""
+    av = pytest.importorskip("av")
+
+    def make(path: Path, num_frames: int = 20, b_frames: int | None = None, faststart: bool = False) -> Path:
+        options = {"movflags": "faststart"} if faststart else {}
+        with av.open(str(path), "w", options=options) as container:
+            stream = container.add_stream("libx264", rate=Fraction(30))
+            stream.height, stream.width = HEIGHT, WIDTH
+            stream.pix_fmt = "yuv420p"
+            if b_frames is not None:
+                stream.options = {"bf": str(b_frames)}
+            for i in range(num_frames):
+                for packet in stream.encode(av.VideoFrame.from_ndarray(synthetic_frame_rgb(i), format="rgb24")):
+                    container.mux(packet)
+            for packet in stream.encode():
+                container.mux(packet)
+        return path
+
+    return make
+
+
+def video_packets(path: Path) -> list[tuple[int, int, int]]:
+    """``(byte offset, size, frame shown)`` of each video packet of a file, in decode order (PyAV's
+    demuxer); with B-frames the frame a packet shows is not its place in the file."""
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        packets = [(p.pos, p.size, p.pts) for p in container.demux(stream) if p.size]
+        first = min(pts for _, _, pts in packets)
+        shown = [round(float((pts - first) * stream.time_base * stream.average_rate)) for _, _, pts in packets]
+    return [(pos, size, index) for (pos, size, _), index in zip(packets, shown, strict=True)]
+
+
+@pytest.fixture
+def damage_packet() -> Callable[[Path, int], int]:
+    """``damage_packet(path, k)`` overwrites the data of video packet ``k`` (decode order) so that its
+    frame does not decode, leaving the container (sizes, counts, timestamps) intact; returns the index
+    of the frame that packet shows (with B-frames, not ``k``). Finding packets takes PyAV."""
+    pytest.importorskip("av")
+
+    def damage(path: Path, k: int) -> int:
+        offset, size, shown = video_packets(path)[k]
+        data = bytearray(path.read_bytes())
+        # Keep the first 4 bytes (H.264's NAL length; an MJPEG frame's start marker): the rest is junk.
+        data[offset + 4 : offset + size] = b"\xff" * (size - 4)
+        path.write_bytes(bytes(data))
+        return shown
+
+    return damage
 
 
 @pytest.fixture

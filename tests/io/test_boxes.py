@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import math
+import os
 
 import numpy as np
 import pytest
 
 from seqtrack.errors import InputError
-from seqtrack.io.boxes import BoxWriter, read_box_file
+from seqtrack.io.boxes import BoxWriter, format_box_line, read_box_file
+from seqtrack.io.files import OutputError
 
 
 def random_boxes(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -132,3 +135,67 @@ def test_read_box_file_errors_name_file_and_line(tmp_path):
     bad.write_text("\n# nothing\n")
     with pytest.raises(InputError, match="contains no box"):
         read_box_file(bad)
+
+
+# ------------------------------------------------------------------------------------------------
+# A full disk or an interrupt in the middle of a frame (issue 18)
+# ------------------------------------------------------------------------------------------------
+
+
+class _FullAfter:
+    """A raw file with ``space["left"]`` bytes free: what fits is written, then ENOSPC."""
+
+    def __init__(self, raw, space: dict) -> None:
+        self._raw, self._space = raw, space
+
+    def write(self, data) -> int:
+        if self._space["left"] <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        count = self._raw.write(bytes(data[: self._space["left"]]))
+        self._space["left"] -= count
+        return count
+
+    def __getattr__(self, name):
+        return getattr(self._raw, name)
+
+
+def test_full_disk_mid_frame_leaves_whole_aligned_lines(tmp_path, monkeypatch):
+    boxes, scores = random_boxes(3)
+    path = tmp_path / "tracked.txt"
+    with BoxWriter(path, targets=2) as writer:
+        writer.write_frame([boxes[0], boxes[1]], [None, None])
+        written = sum(p.stat().st_size for p in writer.paths)
+        # Room for the next line of target 0 and part of the line of target 1.
+        space = {"left": len(format_box_line([*boxes[1], scores[1]], ",")) + 10}
+        for handle in writer._files:  # the files are open: put them on the nearly full disk
+            monkeypatch.setattr(handle, "_raw", _FullAfter(handle._raw, space))
+        with pytest.raises(OutputError, match=r"could not write box file .*tracked_t1\.txt: No space left on device$"):
+            writer.write_frame([boxes[1], boxes[2]], [scores[1], scores[2]])
+        assert writer.frames_written == 1
+    assert sum(p.stat().st_size for p in writer.paths) == written  # frame 1 undone in both files
+    for p in writer.paths:
+        text = p.read_text()
+        assert text.endswith("\n") and len(read_box_file(p)) == 1
+
+
+def test_interrupt_mid_frame_leaves_no_file_ahead(tmp_path, monkeypatch):
+    boxes, _ = random_boxes(2)
+    with BoxWriter(tmp_path / "tracked.txt", targets=2) as writer:
+        writer.write_frame([boxes[0], boxes[1]])
+
+        def interrupted(text):
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(writer._files[1], "write", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            writer.write_frame([boxes[1], boxes[0]])
+    assert [len(read_box_file(p)) for p in writer.paths] == [1, 1]
+
+
+def test_box_file_on_a_device_without_room(tmp_path):
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    link = tmp_path / "boxes.txt"
+    link.symlink_to("/dev/full")
+    with BoxWriter(link) as writer, pytest.raises(OutputError, match="No space left on device"):
+        writer.write([1.0, 2.0, 3.0, 4.0])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import cv2
@@ -82,3 +83,25 @@ def test_caller_chooses_the_exception_class(tmp_path):
         read_rgb(corrupt, error=DatasetError)
     assert str(caught.value) == f"unreadable image: expected a readable image file at {corrupt}"
     assert not isinstance(caught.value, ImageReadError)
+
+
+def test_name_over_255_bytes_is_an_io_failure_not_a_traceback(tmp_path):
+    # Path.exists() raises on such a name; the reader must still answer with its own error.
+    path = tmp_path / ("é" * 150 + ".png")
+    with pytest.raises(ImageReadError) as caught:
+        read_rgb(path)
+    assert not caught.value.missing and caught.value.reason == f"cannot read '{path}' (File name too long)"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="symlinks need privileges on Windows")
+def test_symlink_loop_is_unreadable_and_a_dangling_link_is_missing(tmp_path):
+    loop = tmp_path / "loop.png"
+    loop.symlink_to(loop.name)
+    with pytest.raises(ImageReadError) as caught:
+        read_rgb(loop)
+    assert not caught.value.missing and "Too many levels of symbolic links" in caught.value.reason
+    dangling = tmp_path / "dangling.png"
+    dangling.symlink_to("gone.png")
+    with pytest.raises(ImageReadError) as caught:
+        read_rgb(dangling)
+    assert caught.value.missing

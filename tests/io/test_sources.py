@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
+import os
+import sys
 
 import cv2
 import numpy as np
@@ -277,24 +278,100 @@ def test_truncated_mp4_without_its_index_cannot_be_opened(tmp_path, make_video):
         open_source(path)
 
 
-def test_truncated_faststart_mp4_names_frame_k(tmp_path, clip):
+def test_truncated_faststart_mp4_names_frame_k(tmp_path, make_h264):
     # A fast-start MP4 has its index at the front, so a cut one opens and the shortfall shows.
     # OpenCV cannot write one; PyAV (optional) can.
-    import av  # a dependency of the package
-
-    path = tmp_path / "fast.mp4"
-    with av.open(str(path), "w", options={"movflags": "faststart"}) as container:
-        stream = container.add_stream("libx264", rate=Fraction(30))
-        stream.height, stream.width = clip.size
-        stream.pix_fmt = "yuv420p"
-        for i in range(30):
-            for packet in stream.encode(av.VideoFrame.from_ndarray(clip.frame(i), format="rgb24")):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+    path = make_h264(tmp_path / "fast.mp4", num_frames=30, faststart=True)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     indices, error = read_until_error(path)
     assert indices == list(range(len(indices))) and len(indices) < 30
     assert error is not None
     assert f"unreadable at frame {len(indices)}: the container announces 30 frames" in str(error)
+
+
+# ------------------------------------------------------------------------------------------------
+# Paths the OS refuses, symlinks, files that change under a running source
+# ------------------------------------------------------------------------------------------------
+
+needs_symlinks = pytest.mark.skipif(sys.platform == "win32", reason="symlinks need privileges on Windows")
+
+
+@pytest.mark.parametrize(
+    ("tail", "longest"),
+    [("{name}.mp4", 304), ("{name}/0.png", 300), ("{name}/*.png", 300)],
+    ids=["file", "nested", "glob"],
+)
+def test_name_over_255_bytes_is_one_clear_error(tmp_path, tail, longest):
+    spec = tmp_path / tail.format(name="é" * 150)  # 300 bytes in UTF-8
+    with pytest.raises(InputError) as caught:
+        open_source(str(spec))
+    assert str(caught.value) == (
+        f"source path is too long: a file or folder name in it is {longest} bytes, file systems allow 255 ('{spec}')"
+    )
+
+
+@needs_symlinks
+def test_source_path_that_is_a_symlink_loop(tmp_path):
+    loop = tmp_path / "loop.mp4"
+    loop.symlink_to(loop.name)
+    with pytest.raises(InputError, match=r"source path '.*loop\.mp4' cannot be resolved: .*\(symlink loop\)$"):
+        open_source(loop)
+
+
+@needs_symlinks
+@pytest.mark.parametrize("link", ["loop", "dangling"])
+def test_broken_symlink_among_frames_is_named_at_its_frame(tmp_path, make_images, link):
+    # Dropping the entry would shift every later frame's index: it is read, and fails, in its place.
+    make_images(tmp_path, ["0.png", "1.png", "2.png", "4.png"])
+    bad = tmp_path / "3.png"
+    bad.symlink_to("3.png" if link == "loop" else "gone.png")
+    indices, error = read_until_error(tmp_path)
+    assert indices == [0, 1, 2]
+    reason = "Too many levels of symbolic links" if link == "loop" else "No such file or directory"
+    assert str(error) == f"image folder '{tmp_path}' is unreadable at frame 3: cannot read '{bad}' ({reason})"
+
+
+@needs_symlinks
+def test_recursive_glob_through_a_symlink_loop_lists_each_frame_once(tmp_path, make_images):
+    make_images(tmp_path / "seq", ["0.png", "1.png"])
+    make_images(tmp_path / "seq" / "sub", ["2.png"])
+    (tmp_path / "seq" / "sub" / "up").symlink_to("..")  # seq/sub/up/sub/up/... down to the OS's limit
+    source = open_source(str(tmp_path / "seq" / "**" / "*.png"))
+    assert source.num_frames == 3
+    assert [i for i, _ in read_all(source)] == [0, 1, 2]
+
+
+def test_file_that_disappears_mid_run_is_named(tmp_path, make_images):
+    paths = make_images(tmp_path, [f"{i}.png" for i in range(5)])
+    indices: list[int] = []
+    with pytest.raises(InputError) as caught, open_source(tmp_path) as source:
+        for index, _ in source:
+            indices.append(index)
+            if index == 1:
+                paths[3].unlink()  # deleted (or moved) by someone else while we track
+    assert indices == [0, 1, 2]
+    assert str(caught.value) == (
+        f"image folder '{tmp_path}' is unreadable at frame 3: '{paths[3]}' disappeared after the source was opened"
+    )
+
+
+def test_folders_and_other_files_named_like_frames_are_ignored(tmp_path, make_images):
+    make_images(tmp_path, ["0.png", "1.png"])
+    (tmp_path / "5.png").mkdir()  # a folder with an image's name
+    (tmp_path / "notes.md").write_text("x")
+    (tmp_path / "Thumbs.db").write_bytes(b"\0")
+    (tmp_path / ".2.png").write_bytes(b"hidden")
+    assert [i for i, _ in read_all(open_source(tmp_path))] == [0, 1]
+
+
+@pytest.mark.skipif(sys.platform == "win32" or os.geteuid() == 0, reason="root reads any file; no chmod on Windows")
+def test_unreadable_file_in_the_middle_is_named(tmp_path, make_images):
+    paths = make_images(tmp_path, ["0.png", "1.png", "2.png"])
+    paths[1].chmod(0)
+    indices, error = read_until_error(tmp_path)
+    assert indices == [0]
+    assert (
+        str(error)
+        == f"image folder '{tmp_path}' is unreadable at frame 1: cannot read '{paths[1]}' (Permission denied)"
+    )

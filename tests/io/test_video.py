@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 
 import cv2
 import numpy as np
@@ -11,8 +12,9 @@ import pytest
 from seqtrack.errors import InputError
 from seqtrack.io import video
 from seqtrack.io.annotate import PALETTE, annotate_frame
+from seqtrack.io.files import OutputError
 from seqtrack.io.sources import open_source
-from seqtrack.io.video import AnnotatedVideoWriter
+from seqtrack.io.video import AnnotatedVideoWriter, check_video_path
 
 HAS_AV = video._import_av() is not None  # PyAV is optional: both paths are tested
 
@@ -97,3 +99,53 @@ def test_annotated_video_writer_errors(tmp_path, monkeypatch, clip):
         assert writer.backend == "opencv" and writer.codec in {"avc1", "mp4v"}
         writer.write(clip.frame(1))
     assert count_frames(tmp_path / "c.mp4") == (1, 1)
+
+
+# ------------------------------------------------------------------------------------------------
+# Unwritable destinations and interrupted runs (issue 18)
+# ------------------------------------------------------------------------------------------------
+
+
+def test_check_video_path_names_the_flag():
+    assert check_video_path("out/Tracked.MKV").name == "Tracked.MKV"
+    with pytest.raises(InputError, match=r"^--video-out: unsupported video file type '\.webm'"):
+        check_video_path("t.webm", "--video-out")
+
+
+def _dev_full_link(tmp_path, name):
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    link = tmp_path / name
+    link.symlink_to("/dev/full")
+    return link
+
+
+@pytest.mark.skipif(not HAS_AV, reason="PyAV not installed")
+def test_pyav_full_disk_is_one_error_and_the_file_is_released(tmp_path, clip):
+    writer = AnnotatedVideoWriter(_dev_full_link(tmp_path, "full.mp4"), 25.0, clip.size, backend="pyav")
+    with pytest.raises(OutputError, match=r"could not write video .*full\.mp4 after \d+ frames: No space left"):
+        with writer:
+            for i in range(200):  # the encoder buffers a few frames; the muxer fails once it writes
+                writer.write(np.random.default_rng(i).integers(0, 256, (*clip.size, 3), np.uint8))
+    assert writer.failed
+    writer.close()  # idempotent, quiet
+
+
+def test_opencv_writer_failures_are_found_when_closing(tmp_path, clip, capfd):
+    writer = AnnotatedVideoWriter(_dev_full_link(tmp_path, "full.avi"), 25.0, clip.size)
+    for i in range(5):
+        writer.write(clip.frame(i))
+    with pytest.raises(OutputError, match=r"full\.avi: it holds 0 of the 5 frames written \(is the disk full\?\)"):
+        writer.close()
+    assert writer.failed and "Failed to write frame" not in capfd.readouterr().err
+
+
+@pytest.mark.parametrize(("name", "backend"), [("t.mp4", "auto"), ("t.mp4", "opencv"), ("t.avi", "auto")])
+def test_interrupted_writer_leaves_a_playable_file(tmp_path, clip, name, backend):
+    path = tmp_path / name
+    with pytest.raises(KeyboardInterrupt):
+        with AnnotatedVideoWriter(path, 25.0, clip.size, backend=backend) as writer:
+            for i in range(7):
+                writer.write(clip.frame(i))
+            raise KeyboardInterrupt  # Ctrl-C (or SIGTERM through seqtrack.cli) between frames
+    assert count_frames(path) == (7, 7)

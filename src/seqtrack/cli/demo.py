@@ -51,9 +51,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_demo(args: argparse.Namespace) -> int:
     """``seqtrack track`` on the demo clip with the demo box, the weights' own tracker settings, one thread."""
     from seqtrack.cli import build_parser
+    from seqtrack.io.files import OutputError, check_destination, os_error_text
 
+    # A file where the folder should be, a read-only place, a name over 255 bytes: one line, nothing made.
+    check_destination(args.out_dir, "--out-dir", folder=True)
     clip = bikes_clip()
-    args.out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        args.out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"could not create --out-dir {args.out_dir}: {os_error_text(error)}") from None
     argv = [
         "track",
         str(clip),

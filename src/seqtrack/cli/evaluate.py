@@ -10,8 +10,9 @@ import yaml
 
 from seqtrack.cli.tracker_flags import add_settings_argument, set_overrides
 from seqtrack.config.overrides import add_set_argument
-from seqtrack.errors import InputError
+from seqtrack.errors import InputError, require_extra
 from seqtrack.evaluate.benchmarks import BENCHMARKS, canonical_name, get_benchmark, root_env_var
+from seqtrack.io.files import check_destination, refuse_overlaps
 
 _BENCH_LIST = ", ".join(BENCHMARKS)
 _FORMATTER = argparse.RawDescriptionHelpFormatter
@@ -67,6 +68,12 @@ def _eval(args: argparse.Namespace) -> int:
         benchmark,
     )
     check_spec(spec)
+    results = Path(args.results) if args.results else Path("runs") / (args.name or spec.label) / info.name
+    if args.workers < 1:
+        raise InputError(f"--workers must be at least 1, got {args.workers}")
+    # A file where the folder should be, a read-only place, a name over 255 bytes: refused before any
+    # sequence is tracked (the folder itself is made by the first result written).
+    check_destination(results, "--results" if args.results else "the results folder", folder=True)
     names = _csv(args.sequences)
     sequences = benchmark.sequences(names)
     if names is None and info.expected_count and len(sequences) != info.expected_count:
@@ -75,9 +82,6 @@ def _eval(args: argparse.Namespace) -> int:
             f"{info.expected_count}",
             file=sys.stderr,
         )
-    results = Path(args.results) if args.results else Path("runs") / (args.name or spec.label) / info.name
-    if args.workers < 1:
-        raise InputError(f"--workers must be at least 1, got {args.workers}")
     summary = run_benchmark(
         spec,
         sequences,
@@ -120,6 +124,7 @@ def _report(args: argparse.Namespace) -> int:
 
     benchmark = get_benchmark(args.benchmark, args.root)
     runs = resolve_runs(args.runs, benchmark.name)
+    _check_report_outputs(args, runs, benchmark)
     names = _csv(args.sequences)
     report = build_report(
         benchmark,
@@ -149,13 +154,27 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_report_outputs(args: argparse.Namespace, runs, benchmark) -> None:
+    """``--json`` and ``--plots`` can be written and overwrite nothing the report reads: checked before
+    the scoring, which may take minutes."""
+    from seqtrack.evaluate.report import refuse_input_overwrite
+
+    if args.json:
+        check_destination(args.json, "--json")
+        refuse_input_overwrite(runs, benchmark, Path(args.json), "--json")
+    if args.plots:
+        check_destination(args.plots, "--plots", folder=True)
+        require_extra("matplotlib.figure", "plots", "--plots")
+    refuse_overlaps({}, {"--json": args.json, "--plots": args.plots})
+
+
 # --- pack -----------------------------------------------------------------------------------------
 
 
 def _pack(args: argparse.Namespace) -> int:
     from seqtrack.evaluate.submission import check_archive_name, pack_got10k, pack_trackingnet
 
-    out = check_archive_name(Path(args.out))
+    out = check_destination(check_archive_name(Path(args.out)), "--out")
     results = Path(args.results)
     if args.server == "got10k":
         benchmark = get_benchmark("got10k_test", args.root) if args.root else None

@@ -47,6 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from seqtrack.io.files import check_destination, refuse_overlaps
+    from seqtrack.model.registry import resolve_weights
     from seqtrack.model.weights import describe_config, load_model
 
     if args.format.lower() not in FORMATS:
@@ -57,14 +59,18 @@ def _export(args: argparse.Namespace) -> int:
         raise InputError(f"--batch must be >= 1, got {args.batch}")
     if args.out.suffix.lower() != ".onnx":
         raise InputError(f"--out must end in .onnx, got {args.out}")
+    # Before the checkpoint is loaded: an --out that cannot be written, or that is the weights themselves.
+    check_destination(args.out, "--out")
     if not args.out.resolve().parent.is_dir():
         raise InputError(f"output folder does not exist: {args.out.parent}")
+    weights = resolve_weights(args.weights)  # a registered name or a path
+    refuse_overlaps({"the weights": weights}, {"--out": args.out})
     from seqtrack.export.onnx import export_onnx
     from seqtrack.runtime.onnxruntime import require
 
     require("onnx")  # fail before loading a large checkpoint
     require("onnxruntime")
-    model = load_model(args.weights, config=args.preset)
+    model = load_model(weights, config=args.preset)
     result = export_onnx(
         model,
         args.out,

@@ -37,44 +37,62 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _convert(args: argparse.Namespace) -> int:
+    from seqtrack.errors import safe_text
     from seqtrack.model.weights import convert_checkpoint, describe_config
 
+    # convert_checkpoint refuses a target that is the source, checks it is writable, and writes atomically.
     model = convert_checkpoint(args.source, args.target, config=args.preset)
-    print(f"wrote {args.target} ({describe_config(model.config)})")
+    print(safe_text(f"wrote {args.target} ({describe_config(model.config)})"))
     return 0
 
 
 def _info(args: argparse.Namespace) -> int:
-    from seqtrack.config import model_config_from_dict
+    from seqtrack.errors import InputError, safe_text
     from seqtrack.model.header import describe_config, read_header
     from seqtrack.model.registry import resolve_weights
 
     path = resolve_weights(args.weights)
     header = read_header(path)
-    if header.config is not None and args.preset is None:
-        config, count = model_config_from_dict(header.config), header.parameters
-    else:  # official files and state dicts: the network must be built to know what they hold
-        from seqtrack.model.weights import load_model
+    tracker = header.tracker_settings()  # checked: a file whose settings the tracker refuses is refused here too
+    if header.format == "onnx":  # config and input shapes checked against the graph
+        from seqtrack.runtime.onnxruntime import read_config
 
-        model = load_model(path, config=args.preset)
-        config, count = model.config, sum(p.numel() for p in model.parameters())
-    print(f"{path}: {describe_config(config)}; {count:,} parameters")
-    if header.tracker:
-        settings = ", ".join(f"{key}={value}" for key, value in sorted(header.tracker.items()))
-        print(f"recommended tracker settings (used unless --settings official or a flag says otherwise): {settings}")
+        if args.preset is not None:
+            raise InputError("--preset does not apply to an ONNX file: its graph fixes the network")
+        line = f"{path}: ONNX graph of {describe_config(read_config(path))}"
+    else:
+        if header.config is not None and args.preset is None:
+            config, count = header.model_config(), header.parameters
+        else:  # official files and state dicts: the network must be built to know what they hold
+            from seqtrack.model.weights import load_model
+
+            model = load_model(path, config=args.preset)
+            config, count = model.config, sum(p.numel() for p in model.parameters())
+        line = f"{path}: {describe_config(config)}; {count:,} parameters"
+    # Everything printed from a file is escaped: its metadata could hold terminal control sequences.
+    print(safe_text(line))
+    if tracker:
+        settings = ", ".join(f"{key}={value}" for key, value in sorted(tracker.items()))
+        print(
+            safe_text(
+                f"recommended tracker settings (used unless --settings official or a flag says otherwise): {settings}"
+            )
+        )
     return 0
 
 
 def _models(args: argparse.Namespace) -> int:
+    from seqtrack.errors import safe_text
     from seqtrack.model.registry import REGISTRY, find, seqtrack_home
 
     print("| name | network | parameters | weights on this machine |\n|---|---|---:|---|")
     for entry in REGISTRY.values():
         path = find(entry)
         where = f"{path} ({path.stat().st_size / 1e6:.1f} MB)" if path else "absent"
-        print(f"| {entry.name} | {entry.summary} | {entry.parameters:,} | {where} |")
+        print(safe_text(f"| {entry.name} | {entry.summary} | {entry.parameters:,} | {where} |"))
+    print()
     print(
-        f"\nofficial checkpoints are looked up in {seqtrack_home()} ($SEQTRACK_HOME); 'seqtrack info NAME' "
-        "tells more, and an absent model's error says which file to put where"
+        safe_text(f"official checkpoints are looked up in {seqtrack_home()} ($SEQTRACK_HOME); ")
+        + "'seqtrack info NAME' tells more, and an absent model's error says which file to put where"
     )
     return 0

@@ -3,15 +3,52 @@
 from __future__ import annotations
 
 import argparse
+import glob
 import math
+import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from seqtrack.cli import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated
 from seqtrack.cli.tracker_flags import add_tracker_setting_arguments, tracker_overrides
 from seqtrack.errors import InputError
+
+BOX_FLAGS = ("--box", "-b")
+
+
+def normalize_argv(argv: Sequence[str]) -> list[str]:
+    """Attach a negative box to its flag: ``--box -10,-10,40,40`` becomes ``--box=-10,-10,40,40``.
+
+    argparse takes any word that starts with ``-`` and is not a plain number for an option, so a box
+    left of or above the frame would otherwise need the ``=`` form.
+    """
+    words = list(argv)
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word == "--":  # what follows is positional
+            return out + words[i:]
+        following = words[i + 1] if i + 1 < len(words) else None
+        if word in BOX_FLAGS and following is not None and following.startswith("-") and _looks_like_box(following):
+            out.append(f"--box={following}")
+            i += 2
+            continue
+        out.append(word)
+        i += 1
+    return out
+
+
+def _looks_like_box(text: str) -> bool:
+    try:
+        _parse_box(text)
+    except argparse.ArgumentTypeError:
+        return False
+    return True
 
 
 def _parse_box(text: str) -> list[float]:
@@ -99,6 +136,65 @@ def _check_args(args: argparse.Namespace) -> None:
         raise InputError(f"--max-frames must be >= 1, got {args.max_frames}")
 
 
+def _source_files(spec: str) -> dict[str, Path]:
+    """The files a source reads, named for messages: a video or image file, the images of a folder, the
+    matches of a glob (a camera: none). Found the way `seqtrack.io.sources.open_source` reads ``spec``."""
+    from seqtrack.io.sources import IMAGE_EXTENSIONS
+
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        try:
+            return {f"frame {p.name} of the source": p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS}
+        except OSError:
+            return {}  # open_source reports the unreadable folder
+    if path.exists():
+        return {"the source image" if path.suffix.lower() in IMAGE_EXTENSIONS else "the source video": path}
+    if any(c in spec for c in "*?["):
+        return {f"frame {m} of the source": Path(m) for m in glob.glob(os.path.expanduser(spec), recursive=True)}
+    return {}
+
+
+def _check_outputs(args: argparse.Namespace, weights: Path, targets: int) -> None:
+    """Refuse, before anything is opened, outputs that would overwrite an input (the source, the weights,
+    a box file) or each other, and destinations that cannot be written or a video type we cannot write."""
+    from seqtrack.io.boxes import layout_paths
+    from seqtrack.io.files import check_destination, refuse_overlaps
+    from seqtrack.io.video import check_video_path
+
+    if args.video_out is not None:
+        check_video_path(args.video_out, "--video-out")
+    ids = list(range(targets)) if targets > 1 else None
+    box_paths, _ = layout_paths(Path(args.out).expanduser(), "plain", target_ids=ids)
+    outputs: dict[str, Path | None] = {
+        "--out" if ids is None else f"--out (target {i})": path for i, path in enumerate(box_paths)
+    }
+    outputs["--video-out"] = args.video_out
+    inputs: dict[str, Path | None] = {**_source_files(str(args.source)), "the weights file": weights}
+    inputs.update({f"--box-file {path}": path for path in args.box_file})
+    refuse_overlaps(inputs, outputs)
+    for name, path in outputs.items():
+        if path is not None:  # written in place, as the run goes: the file itself must be writable
+            check_destination(path, name, replace=False)
+
+
+def _check_boxes(boxes: np.ndarray, frame_hw: tuple[int, int]) -> None:
+    """Refuse boxes that cannot start a track; warn about a box that looks like corners ``x1,y1,x2,y2``."""
+    from seqtrack.tracking.tracker import validate_init_box
+
+    height, width = frame_hw
+    for i, box in enumerate(boxes):
+        label = f"target {i + 1} box" if len(boxes) > 1 else "box"
+        validate_init_box(box, frame_hw, label)
+        x, y, w, h = (float(v) for v in box)
+        if (x + w > width or y + h > height) and x < w <= width and y < h <= height:
+            print(
+                f"warning: {label} {x:g},{y:g},{w:g},{h:g} runs past the edge of the {width}x{height} frame; "
+                f"a box is x,y,WIDTH,HEIGHT: if {w:g},{h:g} is the bottom-right corner, the box is "
+                f"{x:g},{y:g},{w - x:g},{h - y:g}",
+                file=sys.stderr,
+            )
+
+
 def _build_tracker(args: argparse.Namespace, weights: Path, options: dict):
     """The tracker the flags describe (`Tracker.from_pretrained`: the network by backend, the settings by the
     rule of `seqtrack.tracking.settings`: flags over the weights' recommended settings over the official)."""
@@ -146,66 +242,25 @@ class _RunStats:
 
 
 def run_track(args: argparse.Namespace) -> int:
-    """Handler of ``seqtrack track``; returns the exit status (0, 2 on bad input, 130 on Ctrl-C)."""
-    from tqdm import tqdm
-
-    from seqtrack.io.boxes import BoxWriter
+    """Handler of ``seqtrack track``; returns the exit status (0; 2 on bad input or an output that cannot be
+    written; 130 on Ctrl-C and 143 on SIGTERM, keeping what was tracked)."""
     from seqtrack.io.sources import open_source
-    from seqtrack.io.video import AnnotatedVideoWriter
     from seqtrack.model.registry import resolve_weights
-    from seqtrack.tracking.loop import track_frames
-    from seqtrack.tracking.tracker import validate_init_box
 
     _check_args(args)
     options = tracker_overrides(args)
     weights = resolve_weights(args.weights)  # an unknown name or a missing file fails before the source opens
     boxes = np.asarray(_collect_boxes(args), dtype=np.float64)  # (N, 4) xywh pixels
-    multi = len(boxes) > 1
+    _check_outputs(args, weights, len(boxes))
     source = open_source(args.source, start_frame=args.start_frame, max_frames=args.max_frames)
-    stats, video, status = _RunStats(), None, 0
     with source:
         if source.frame_size is not None:  # fail before loading the model
-            for i, box in enumerate(boxes):
-                validate_init_box(box, source.frame_size, f"target {i + 1} box" if multi else "box")
+            _check_boxes(boxes, source.frame_size)
         tracker = _build_tracker(args, weights, options)
-        writer = BoxWriter(args.out, targets=len(boxes) if multi else None)
-        bar = tqdm(
-            total=source.num_frames, unit="frame", disable=args.quiet, dynamic_ncols=True, desc=source.name[-40:]
-        )
         started = time.perf_counter()
-        try:
-            with writer:
-                for step in track_frames(tracker, source, boxes, many=True):
-                    writer.write_frame(step.result.boxes, step.result.scores.tolist())
-                    if args.video_out is not None:
-                        if video is None:
-                            video = AnnotatedVideoWriter(args.video_out, source.fps, step.frame.shape[:2])
-                        video.write(
-                            step.frame,
-                            step.result.boxes,
-                            [None if math.isnan(s) else s for s in step.result.scores.tolist()],
-                            frame_index=step.index,
-                        )
-                    stats.add(step)
-                    bar.update(1)
-                    bar.set_postfix(fps=f"{stats.fps:.1f}", refresh=False)
-        except KeyboardInterrupt:
-            status = 130
-            print(
-                f"\ninterrupted: {stats.frames} frames tracked so far are kept in {', '.join(map(str, writer.paths))}",
-                file=sys.stderr,
-            )
-        except InputError as error:
-            if stats.frames == 0 and "yielded no frames" in str(error):
-                raise InputError(f"source {args.source} yielded no frames") from None
-            # A source that breaks mid-way: what was tracked is on disk (flushed per line).
-            raise InputError(
-                f"{error} ({stats.frames} frames tracked before it are saved in {', '.join(map(str, writer.paths))})"
-            ) from None
-        finally:
-            bar.close()
-            if video is not None:
-                video.close()
+        status, stats, writer, video = _follow(args, tracker, source, boxes)
+    if status:
+        return status
     wall = time.perf_counter() - started
     mean_score = float(np.mean(stats.scores)) if stats.scores else float("nan")
     print(
@@ -216,4 +271,89 @@ def run_track(args: argparse.Namespace) -> int:
     print(f"boxes: {', '.join(map(str, writer.paths))}")
     if video is not None:
         print(f"video: {args.video_out} ({video.codec}, {video.frames_written} frames)")
-    return status
+    if source.note:  # e.g. a camera video that ends a frame short of the count its container announces
+        print(f"note: {source.note}", file=sys.stderr)
+    return 0
+
+
+def _follow(args: argparse.Namespace, tracker, source, boxes: np.ndarray):
+    """Track, writing the box files (and the video) as it goes; ``(status, stats, box writer, video)``.
+
+    Whatever ends the run (the end of the source, a source that breaks, an output that cannot be written,
+    Ctrl-C, SIGTERM), the files are closed: the box files hold whole lines, the video its index.
+    """
+    from tqdm import tqdm
+
+    from seqtrack.io.boxes import BoxWriter
+    from seqtrack.io.files import OutputError, interrupts_deferred
+    from seqtrack.io.video import AnnotatedVideoWriter
+    from seqtrack.tracking.loop import track_frames
+
+    stats, video, stop, failure = _RunStats(), None, None, None
+    writer = BoxWriter(args.out, targets=len(boxes) if len(boxes) > 1 else None)
+    bar = tqdm(total=source.num_frames, unit="frame", disable=args.quiet, dynamic_ncols=True, desc=source.name[-40:])
+    try:
+        with writer:
+            for step in track_frames(tracker, source, boxes, many=True):
+                with interrupts_deferred():  # Ctrl-C or SIGTERM after the frame is in every output
+                    writer.write_frame(step.result.boxes, step.result.scores.tolist())
+                    if args.video_out is not None:
+                        if video is None:
+                            video = AnnotatedVideoWriter(args.video_out, source.fps, step.frame.shape[:2])
+                        scores = [None if math.isnan(s) else s for s in step.result.scores.tolist()]
+                        video.write(step.frame, step.result.boxes, scores, frame_index=step.index)
+                stats.add(step)
+                bar.update(1)
+                bar.set_postfix(fps=f"{stats.fps:.1f}", refresh=False)
+    except KeyboardInterrupt as interrupt:
+        stop = interrupt
+    except InputError as error:
+        failure = error
+    finally:
+        bar.close()
+        video_problem = _close_video(video)
+    kept = _kept(writer, video)
+    if stop is not None:
+        label, status = (
+            ("terminated", EXIT_TERMINATED) if isinstance(stop, Terminated) else ("interrupted", EXIT_INTERRUPTED)
+        )
+        note = f" ({video_problem})" if video_problem else ""
+        print(f"{label}: {writer.frames_written} frames tracked so far are kept in {kept}{note}", file=sys.stderr)
+        return status, stats, writer, video
+    if failure is not None:
+        if writer.frames_written == 0 and "yielded no frames" in str(failure):
+            raise InputError(f"source {args.source} yielded no frames") from None
+        # A source that breaks mid-way, a full disk: what was tracked is on disk (whole lines).
+        kind = OutputError if isinstance(failure, OutputError) else InputError
+        raise kind(f"{failure}{_saved(writer, kept, 'before it ')}") from None
+    if video_problem:
+        raise OutputError(f"{video_problem}{_saved(writer, kept)}")
+    return 0, stats, writer, video
+
+
+def _close_video(video) -> str | None:
+    """Close the annotated video (finishing the file); the error text if it could not be finished."""
+    from seqtrack.io.files import OutputError
+
+    if video is None:
+        return None
+    try:
+        video.close()
+    except OutputError as error:
+        return str(error)
+    return None
+
+
+def _saved(writer, kept: str, when: str = "") -> str:
+    """``; N frames tracked [before it] are saved in FILES`` for an error message (nothing for none)."""
+    if writer.frames_written == 0:
+        return ""
+    return f"; {writer.frames_written} frames tracked {when}are saved in {kept}"
+
+
+def _kept(writer, video) -> str:
+    """The files that hold the run: the box files, and the video unless writing it failed."""
+    kept = ", ".join(map(str, writer.paths))
+    if video is not None and not video.failed:
+        kept += f" and {video.path} ({video.frames_written} frames)"
+    return kept

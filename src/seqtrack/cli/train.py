@@ -86,7 +86,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--log-every", type=int, default=10, metavar="N", help="a metrics.jsonl line every N steps (default 10)"
     )
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument(
+        "--device",
+        default="auto",
+        help="auto (default: a GPU when one is visible), cpu, cuda (one GPU per process under torchrun), cuda:N, mps",
+    )
     p.add_argument("--force", action="store_true", help="discard a run already in --out and start over")
     p.add_argument(
         "--resume",
@@ -106,53 +110,42 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run_train)
 
 
-def _positive(name: str, value: int | None) -> None:
-    from seqtrack.errors import InputError
-
-    if value is not None and value < 1:
-        raise InputError(f"{name} must be at least 1, got {value}")
+# The flags that set a train field, by field: a value the config refuses is reported with the flag.
+_TRAIN_FLAGS = {
+    "epochs": "--epochs",
+    "batch_size": "--batch-size",
+    "samples_per_epoch": "--samples-per-epoch",
+    "lr": "--lr",
+    "amp": "--amp",
+    "grad_checkpointing": "--grad-checkpointing",
+    "num_workers": "--workers",
+    "seed": "--seed",
+    "save_every": "--save-every",
+}
 
 
 def experiment_from_args(args: argparse.Namespace):
     """The experiment config: the YAML, then the flags (``--lr``, ...), then the ``--set`` assignments,
-    every value checked against its field's type (a bad one is an `InputError`: nothing is written)."""
-    from seqtrack.config import apply_overrides, load_yaml
+    every value checked against its field's type and range (`TrainConfig`: a bad one is an `InputError`
+    naming the flag or the ``--set`` argument, and nothing is written). What the config cannot know (the
+    number of processes) is checked by the trainer, also before the run folder is made."""
+    from seqtrack.config import ConfigError, apply_overrides, load_yaml
 
     config = load_yaml(args.config)
-    overrides = {
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "samples_per_epoch": args.samples_per_epoch,
-        "lr": args.lr,
-        "amp": args.amp,
-        "grad_checkpointing": args.grad_checkpointing,
-        "num_workers": args.workers,
-        "seed": args.seed,
-        "save_every": args.save_every,
-    }
-    for name in ("epochs", "batch_size", "samples_per_epoch", "save_every"):
-        _positive(f"--{name.replace('_', '-')}", overrides[name])
-    if args.workers is not None and args.workers < 0:
-        from seqtrack.errors import InputError
-
-        raise InputError(f"--workers must be >= 0, got {args.workers}")
-    config.train = dataclasses.replace(config.train, **{k: v for k, v in overrides.items() if v is not None})
-    config = apply_overrides(config, args.set, root="")
-    _check_recipe(config)
-    return config
+    given = {field: getattr(args, dest) for field, dest in _flag_destinations().items()}
+    given = {field: value for field, value in given.items() if value is not None}
+    try:
+        config.train = dataclasses.replace(config.train, **given)
+    except ConfigError as error:
+        field = error.key.removeprefix("train.")
+        source = f"{_TRAIN_FLAGS[field]} {given[field]}" if field in given else ""
+        raise ConfigError(source, error.key, error.detail) from None
+    return apply_overrides(config, args.set, root="")
 
 
-def _check_recipe(config) -> None:
-    """The training recipe's counts, whatever set them (file, flag or ``--set``), refused before the run
-    folder is made: the trainer would only find some of them out after writing it."""
-    from seqtrack.errors import InputError
-
-    train = config.train
-    for name in ("epochs", "batch_size", "samples_per_epoch", "save_every"):
-        if getattr(train, name) < 1:
-            raise InputError(f"train.{name} must be at least 1, got {getattr(train, name)}")
-    if train.num_workers < 0:
-        raise InputError(f"train.num_workers must be >= 0, got {train.num_workers}")
+def _flag_destinations() -> dict[str, str]:
+    """train field -> the argparse destination of its flag (``num_workers`` -> ``workers``)."""
+    return {field: flag.removeprefix("--").replace("-", "_") for field, flag in _TRAIN_FLAGS.items()}
 
 
 def run_train(args: argparse.Namespace) -> int:

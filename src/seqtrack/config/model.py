@@ -8,8 +8,9 @@ for real-time CPU tracking and CPU training.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from seqtrack.config.check import build_config
 from seqtrack.errors import InputError
@@ -26,10 +27,58 @@ ENCODER_STEMS: tuple[EncoderStem, ...] = get_args(EncoderStem)
 # Crop context of the released networks (crop side / sqrt(box area)), for templates and search alike.
 OFFICIAL_CROP_FACTOR = 4.0
 
+# Upper bounds of the network's shape. A config also comes from a weights file's metadata, where a depth of
+# 10^7 would run for hours and a zero or negative value would crash or silently mistrack, so every field is
+# range-checked on construction. Each bound leaves a wide margin over the largest preset (l384: 1024 wide,
+# 24 blocks, 16 heads, 384 px, 1728 encoder tokens, 4000 bins) and the demo model.
+MAX_WIDTH = 2048  # embed_dim, hidden_dim (ViT-L: 1024, ViT-g: 1408)
+MAX_DEPTH = 64  # encoder blocks, decoder layers
+MAX_HEADS = 64
+MAX_FEEDFORWARD = 4 * MAX_WIDTH
+MAX_PATCH = 64
+MAX_IMAGE_SIZE = 2048  # template_size, search_size (pixels)
+MAX_TEMPLATES = 16
+MAX_TOKENS = 8192  # encoder sequence: search tokens + num_templates x template tokens
+BINS_RANGE = (2, 100_000)
+MAX_FACTOR = 32.0  # template_factor, search_factor
+MAX_NAME_LENGTH = 64
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_int(name: str, value: Any, low: int, high: int) -> None:
+    """Refuse a field that is not an int (bools are not) in ``[low, high]``: one `InputError` naming it."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InputError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
+
+
+def check_float(
+    name: str, value: Any, low: float, high: float, *, low_open: bool = False, high_open: bool = False
+) -> None:
+    """Refuse a field that is not a finite number in the interval (open or closed at either end)."""
+    ok = _number(value) and math.isfinite(value)
+    ok = ok and (value > low if low_open else value >= low) and (value < high if high_open else value <= high)
+    if not ok:
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise InputError(f"{name} must be a finite number in {interval}, got {value!r}")
+
+
+def _check_heads(name: str, heads: Any, width: int) -> None:
+    check_int(name, heads, 1, MAX_HEADS)
+    if width % heads:
+        raise InputError(f"{name} {heads} does not divide the width {width}")
+
 
 @dataclass
 class EncoderConfig:
-    """Plain ViT encoder (joint attention over search + template tokens)."""
+    """Plain ViT encoder (joint attention over search + template tokens).
+
+    Ranges (checked on construction, `InputError` naming the field): ``embed_dim`` in [1, 2048] (a multiple
+    of 8 with the conv stem), ``depth`` in [1, 64], ``num_heads`` in [1, 64] dividing ``embed_dim``,
+    ``mlp_ratio`` in (0, 16], ``patch_size`` in [1, 64], ``norm_eps`` in (0, 1], ``drop_path`` in [0, 1).
+    """
 
     embed_dim: int = 768
     depth: int = 12
@@ -44,10 +93,26 @@ class EncoderConfig:
     norm_eps: float = 1e-6
     drop_path: float = 0.0
 
+    def __post_init__(self) -> None:
+        check_int("embed_dim", self.embed_dim, 1, MAX_WIDTH)
+        check_int("depth", self.depth, 1, MAX_DEPTH)
+        _check_heads("num_heads", self.num_heads, self.embed_dim)
+        check_float("mlp_ratio", self.mlp_ratio, 0.0, 16.0, low_open=True)
+        check_int("patch_size", self.patch_size, 1, MAX_PATCH)
+        check_float("norm_eps", self.norm_eps, 0.0, 1.0, low_open=True)
+        check_float("drop_path", self.drop_path, 0.0, 1.0, high_open=True)
+        if self.stem == "conv" and self.embed_dim % 8:  # its first convolution is embed_dim / 8 wide
+            raise InputError(f"embed_dim {self.embed_dim} must be a multiple of 8 with the conv stem")
+
 
 @dataclass
 class DecoderConfig:
-    """DETR-style causal transformer decoder (post-norm by default, as released)."""
+    """DETR-style causal transformer decoder (post-norm by default, as released).
+
+    Ranges (checked on construction): ``hidden_dim`` in [1, 2048], ``num_heads`` in [1, 64] dividing
+    ``hidden_dim``, ``num_layers`` in [1, 64], ``dim_feedforward`` in [1, 8192], ``dropout`` in [0, 1),
+    ``norm_eps`` in (0, 1].
+    """
 
     hidden_dim: int = 256
     num_heads: int = 8
@@ -56,6 +121,14 @@ class DecoderConfig:
     dropout: float = 0.1
     pre_norm: bool = False
     norm_eps: float = 1e-5
+
+    def __post_init__(self) -> None:
+        check_int("hidden_dim", self.hidden_dim, 1, MAX_WIDTH)
+        _check_heads("num_heads", self.num_heads, self.hidden_dim)
+        check_int("num_layers", self.num_layers, 1, MAX_DEPTH)
+        check_int("dim_feedforward", self.dim_feedforward, 1, MAX_FEEDFORWARD)
+        check_float("dropout", self.dropout, 0.0, 1.0, high_open=True)
+        check_float("norm_eps", self.norm_eps, 0.0, 1.0, low_open=True)
 
 
 @dataclass
@@ -66,6 +139,12 @@ class ModelConfig:
     all encoder tokens (search then templates), ``"token"`` the mean of all tokens (one memory token).
     ``seq_format`` is the token order: ``"xywh"`` = (cx, cy, w, h) (official name), ``"whxy"``, ``"corner"``.
     ``encoder`` and ``decoder`` may be given as dicts of their fields (checked against their types).
+
+    Ranges (checked on construction, one `InputError` naming the field): ``template_size`` and
+    ``search_size`` multiples of the patch size in [patch size, 2048], at most 8192 encoder tokens in all
+    (search + ``num_templates`` x template patches), ``num_templates`` in [1, 16], ``bins`` in [2, 100000],
+    ``template_factor`` and ``search_factor`` finite in (0, 32], ``name`` 1 to 64 printable characters (it
+    reaches terminals: no control or bidirectional-override characters).
     """
 
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
@@ -104,9 +183,28 @@ class ModelConfig:
             raise InputError(
                 f"encoder.stem 'conv' needs patch_size 16 (four stride-2 convs), got {self.encoder.patch_size}"
             )
+        self._check_ranges()
+
+    def _check_ranges(self) -> None:
+        patch = self.encoder.patch_size
         for size_name in ("template_size", "search_size"):
-            if getattr(self, size_name) % self.encoder.patch_size:
-                raise InputError(f"{size_name} {getattr(self, size_name)} is not a multiple of the patch size")
+            check_int(size_name, getattr(self, size_name), patch, MAX_IMAGE_SIZE)
+            if getattr(self, size_name) % patch:
+                raise InputError(f"{size_name} {getattr(self, size_name)} is not a multiple of the patch size {patch}")
+        check_int("num_templates", self.num_templates, 1, MAX_TEMPLATES)
+        tokens = self.num_search_tokens + self.num_templates * self.num_template_tokens
+        if tokens > MAX_TOKENS:
+            raise InputError(
+                f"search_size {self.search_size} and {self.num_templates} templates of template_size "
+                f"{self.template_size} make {tokens} encoder tokens at patch size {patch}; at most {MAX_TOKENS}"
+            )
+        check_int("bins", self.bins, *BINS_RANGE)
+        for factor_name in ("template_factor", "search_factor"):
+            check_float(factor_name, getattr(self, factor_name), 0.0, MAX_FACTOR, low_open=True)
+        if not isinstance(self.name, str) or not 1 <= len(self.name) <= MAX_NAME_LENGTH or not self.name.isprintable():
+            raise InputError(f"name must be 1 to {MAX_NAME_LENGTH} printable characters, got {str(self.name)[:80]!r}")
+        if not isinstance(self.center_head, bool):
+            raise InputError(f"center_head must be true or false, got {self.center_head!r}")
 
     @property
     def num_search_tokens(self) -> int:

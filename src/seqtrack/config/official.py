@@ -141,7 +141,7 @@ def _train_fields(reader: _Reader) -> dict:
     def get(path: tuple[str, ...], default: Any, field: str) -> Any:
         return reader.get(path, default, f"train.{field}")
 
-    amp = reader.get(("TRAIN", "AMP"), False)
+    amp = check_value(reader.get(("TRAIN", "AMP"), False), bool, key="TRAIN.AMP", source=reader.source)
     return {
         "datasets": get(("DATA", "TRAIN", "DATASETS_NAME"), TrainConfig().datasets, "datasets"),
         "dataset_ratios": get(("DATA", "TRAIN", "DATASETS_RATIO"), [1.0] * 4, "dataset_ratios"),

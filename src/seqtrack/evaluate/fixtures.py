@@ -22,7 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from seqtrack.errors import require_extra
+from seqtrack.errors import InputError, require_extra
 
 _BACKGROUNDS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry")
 _TARGETS = ("chelsea", "astronaut", "coffee")
@@ -38,6 +38,11 @@ class FixtureSpec:
     height: int = 96
     width: int = 128
 
+    def __post_init__(self) -> None:
+        for name in ("n_sequences", "n_frames", "height", "width"):
+            if getattr(self, name) < 1:
+                raise InputError(f"FixtureSpec.{name} must be at least 1, got {getattr(self, name)}")
+
 
 def _sample_image(name: str) -> np.ndarray:
     data = require_extra("skimage.data", "synthetic", "the generated benchmark fixtures")  # images in the wheel
@@ -50,10 +55,12 @@ def _sample_image(name: str) -> np.ndarray:
 
 def ground_truth(index: int, spec: FixtureSpec) -> np.ndarray:
     """``(n_frames, 4)`` float64 integer-valued ``xywh`` boxes of sequence ``index``: constant velocity,
-    slowly growing, always inside the image."""
+    slowly growing until it fills the image in a long video, always inside the image."""
     frames = np.arange(spec.n_frames, dtype=np.float64)
-    w = np.round(24 + 4 * index + 0.5 * frames)
-    h = np.round(20 + 3 * index + 0.4 * frames)
+    # The growth stops at the frame's size: a box wider than the image has no place in it (a 200-frame
+    # video at 96 px high used to give negative positions and a crash while pasting the target).
+    w = np.minimum(np.round(24 + 4 * index + 0.5 * frames), spec.width)
+    h = np.minimum(np.round(20 + 3 * index + 0.4 * frames), spec.height)
     x = np.round(8 + 6 * index + (3 + index) * frames)
     y = np.round(10 + 4 * index + (2 - index) * frames)
     x = np.clip(x, 0, spec.width - w)

@@ -18,6 +18,7 @@ from seqtrack.evaluate.metrics import (
     success_thresholds,
 )
 from seqtrack.evaluate.report import Report
+from seqtrack.io.files import OutputError, atomic_path, os_error_text
 
 _STYLES = ("-", "--", "-.", ":")
 
@@ -29,7 +30,10 @@ def _save(figure, out_dir: Path, stem: str) -> list[Path]:
     paths = []
     for suffix in (".png", ".pdf"):
         path = out_dir / f"{stem}{suffix}"
-        figure.savefig(path, dpi=200 if suffix == ".png" else None, bbox_inches="tight")
+        # Through a temporary file (whose name says nothing of the format: given explicitly), so that a
+        # full disk leaves the previous plot whole and no partial file.
+        with atomic_path(path, "plot") as temp:
+            figure.savefig(temp, format=suffix[1:], dpi=200 if suffix == ".png" else None, bbox_inches="tight")
         paths.append(path)
     return paths
 
@@ -67,13 +71,17 @@ def _plot(
 
 
 def write_plots(report: Report, out_dir: Path) -> list[Path]:
-    """Draw the report's plots into ``out_dir`` (created); returns the written files.
+    """Draw the report's plots into ``out_dir`` (created); returns the written files. Each file is written
+    atomically: a failure (full disk...) is one `OutputError`, and the plots written before stay whole.
 
     pytracking scoring: ``success_plot``, ``precision_plot`` and ``norm_precision_plot``; GOT-10k
     scoring: ``success_plot`` (101 thresholds, AO in the legend). Each as ``.png`` and ``.pdf``.
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"could not write plots to {out_dir}: {os_error_text(error)}") from None
     title = report.benchmark.title
     evaluations = report.evaluations
     if report.benchmark.scoring == "got10k":

@@ -35,6 +35,7 @@ from seqtrack.evaluate.metrics import (
 )
 from seqtrack.evaluate.results import find_boxes_files, find_time_file, has_results, read_numbers
 from seqtrack.evaluate.significance import PairedDifference, paired_bootstrap
+from seqtrack.io.files import OutputError, atomic_write_text, os_error_text, refuse_overlaps
 from seqtrack.io.images import ImageReadError, read_rgb
 
 
@@ -394,14 +395,37 @@ def report_dict(report: Report) -> dict[str, object]:
 
 def write_json(report: Report, path: Path, differences: dict[str, PairedDifference] | None = None) -> Path:
     """Write `report_dict` (and, if given, the `paired_differences` under ``"paired"``) to ``path``
-    (folders created); returns the path."""
+    (folders created) through a temporary file: a failure is one `OutputError` and keeps a previous file
+    whole. Returns the path."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     content = report_dict(report)
     if differences:
         content["paired"] = {
             "reference": report.evaluations[0].run.name,
             "differences": {name: d.as_dict() for name, d in differences.items()},
         }
-    path.write_text(json.dumps(content, indent=2, allow_nan=False) + "\n")
+    text = json.dumps(content, indent=2, allow_nan=False) + "\n"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"could not write --json {path}: {os_error_text(error)}") from None
+    atomic_write_text(path, text, what="--json")
     return path
+
+
+def refuse_input_overwrite(runs: Seq[TrackerRun], benchmark: Benchmark, output: Path, what: str) -> None:
+    """Refuse an ``output`` file (``--json``) that is one of the files the report reads: a result or time
+    file of ``runs`` (``<seq>.txt``, ``<seq>_time.txt``, ``<seq>/<seq>_NNN.txt``), or an existing file of
+    the benchmark's dataset (its annotations).
+
+    Raises:
+        InputError: ``--json res/x.txt is a result file of res (x.txt): it would be overwritten``.
+    """
+    inputs: dict[str, Path] = {}
+    for run in runs:
+        for path in [*run.results_dir.glob("*.txt"), *run.results_dir.glob("*/*.txt")]:
+            inputs[f"a result file of {run.name} ({path.relative_to(run.results_dir)})"] = path
+    refuse_overlaps(inputs, {what: output})
+    resolved = Path(output).expanduser().resolve()
+    if resolved.is_file() and resolved.is_relative_to(Path(benchmark.root).expanduser().resolve()):
+        raise InputError(f"{what} {output} is a file of the {benchmark.info.title} dataset: it would be overwritten")

@@ -20,6 +20,7 @@ Reading accepts tab-, comma- or whitespace-separated files, as other trackers wr
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from pathlib import Path
@@ -29,29 +30,41 @@ import numpy as np
 from seqtrack.data.sequence import Sequence
 from seqtrack.evaluate.benchmarks.base import LAYOUT_GOT10K, LAYOUT_PYTRACKING
 from seqtrack.evaluate.metrics import ResultsError
+from seqtrack.io import files
 from seqtrack.io.boxes import format_boxes, format_times, layout_paths, layout_separator
 
+# The temporary files of `seqtrack.io.files.atomic_path` (``.<name>.<pid>.tmp``, `temporary_path`), which
+# every result file goes through: what `remove_stale_temp_files` looks for.
 TEMP_PREFIX = "."
 TEMP_SUFFIX = ".tmp"
 _TEMP_NAME = re.compile(r"^\..+\.(\d+)\.tmp$")
 _SPLIT = re.compile(r"[,\s;]+")
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see either nothing or the whole file.
+class ResultsWriteError(files.OutputError):
+    """A result file could not be written (full disk, read-only folder...): every later sequence would
+    fail the same way after being tracked, so the run stops; the files written before stay whole."""
 
-    The data goes to a hidden ``.<name>.<pid>.tmp`` file in the same folder (same file system),
-    is flushed to disk, then renamed over ``path`` with `os.replace` (atomic on POSIX and Windows).
-    A crash leaves at most a hidden temp file, which `remove_stale_temp_files` cleans up later.
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that readers see either nothing or the whole file (its folder is
+    created when missing).
+
+    The data goes to a hidden ``.<name>.<pid>.tmp`` file in the same folder (`seqtrack.io.files.atomic_path`:
+    same file system, flushed and fsync'ed), then is renamed over ``path``. A crash leaves at most a hidden
+    temp file, which `remove_stale_temp_files` cleans up later; a failed write leaves nothing.
+
+    Raises:
+        ResultsWriteError: the folder or the file cannot be written (one line naming the file).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f"{TEMP_PREFIX}{path.name}.{os.getpid()}{TEMP_SUFFIX}")
-    with open(temp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        files.atomic_write_text(path, text, what="result file")
+    except OSError as error:
+        raise ResultsWriteError(f"could not write result file {path}: {files.os_error_text(error)}") from None
+    except files.OutputError as error:
+        raise ResultsWriteError(str(error)) from None
 
 
 def _pid_alive(pid: int) -> bool:
@@ -76,8 +89,9 @@ def remove_stale_temp_files(results_dir: Path) -> list[Path]:
     for path in results_dir.rglob(f"{TEMP_PREFIX}*{TEMP_SUFFIX}"):
         match = _TEMP_NAME.match(path.name)
         if match and not _pid_alive(int(match.group(1))):
-            path.unlink(missing_ok=True)
-            removed.append(path)
+            with contextlib.suppress(OSError):  # gone meanwhile, or a read-only folder: not worth failing on
+                path.unlink(missing_ok=True)
+                removed.append(path)
     return removed
 
 

@@ -5,6 +5,7 @@
   queue. ``workers <= 1`` runs in this process.
 * **Resumable**: a sequence's result files are written only when it is complete, each atomically
   (`seqtrack.evaluate.results.atomic_write_text`); a re-run skips sequences whose files are complete.
+  A result that cannot be written (full disk) stops the run with one error; what was written stays.
   Killing the run at any moment loses at most the sequences in flight. Workers also exit on their own
   when the main process disappears (checked every frame), so a killed run leaves no orphans writing.
 * **Failure-tolerant**: an exception in one sequence (unreadable frame, tracker error, even a worker
@@ -32,7 +33,7 @@ from tqdm import tqdm
 from seqtrack.data.sequence import Sequence
 from seqtrack.errors import DatasetError, SeqTrackError
 from seqtrack.evaluate.benchmarks.base import LAYOUT_PYTRACKING, Benchmark
-from seqtrack.evaluate.results import is_complete, remove_stale_temp_files, write_result
+from seqtrack.evaluate.results import ResultsWriteError, is_complete, remove_stale_temp_files, write_result
 from seqtrack.evaluate.trackers import TrackerLike, TrackerSpec, box_and_score, build_tracker
 from seqtrack.io.images import read_rgb
 from seqtrack.tracking.loop import track_frames
@@ -146,9 +147,14 @@ def run_benchmark(spec: TrackerSpec, sequences: Iterable[Sequence], options: Run
 
     Returns:
         `RunSummary`; the run goes on past failing sequences.
+    Raises:
+        SeqTrackError: the tracker cannot be built from ``spec`` (in this process, or in every worker
+            before any sequence was done); `ResultsWriteError`: a result file could not be written (full
+            disk...): the run stops there, the files written before stay whole and no temp file is left.
     """
     options_dir = Path(options.results_dir)
-    options_dir.mkdir(parents=True, exist_ok=True)
+    # The folder is made by the first result written (`write_result`), not here: a tracker that cannot be
+    # built (unreadable weights, an absent device) must leave no empty results folder behind.
     remove_stale_temp_files(options_dir)
     summary = RunSummary()
     pending = []
@@ -192,6 +198,8 @@ def _run_in_process(spec, pending, options, summary, seq_bar, frame_bar) -> None
         seq_bar.set_postfix_str(seq.name, refresh=False)
         try:
             _run_and_save(tracker, seq, options, lambda: frame_bar.update(1))
+        except ResultsWriteError:
+            raise  # the disk, not the sequence: every later sequence would fail the same way
         except Exception as error:  # noqa: BLE001 - one bad sequence must not stop the benchmark
             summary.failed[seq.name] = _one_line(error)
         else:
@@ -212,7 +220,8 @@ def _worker_main(worker_id: int, spec: TrackerSpec, options: RunOptions, tasks, 
     try:
         tracker = build_tracker(spec)
     except BaseException as error:  # noqa: BLE001 - reported to the main process, which decides
-        events.put(("fatal", worker_id, _one_line(error)))
+        # A user error (bad weights, absent device) is passed on as its own message, for one error line.
+        events.put(("fatal", worker_id, _one_line(error), str(error) if isinstance(error, SeqTrackError) else ""))
         return
     while True:
         seq = tasks.get()
@@ -233,6 +242,10 @@ def _worker_main(worker_id: int, spec: TrackerSpec, options: RunOptions, tasks, 
 
         try:
             _run_and_save(tracker, seq, options, on_frame)
+        except ResultsWriteError as error:
+            events.put(("frames", worker_id, unreported))
+            events.put(("abort", worker_id, seq.name, str(error)))
+            return
         except Exception as error:  # noqa: BLE001
             events.put(("frames", worker_id, unreported))
             events.put(("failed", worker_id, seq.name, _one_line(error) + _where(error)))
@@ -244,6 +257,43 @@ def _worker_main(worker_id: int, spec: TrackerSpec, options: RunOptions, tasks, 
 def _where(error: BaseException) -> str:
     frames = traceback.extract_tb(error.__traceback__)
     return f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+
+
+class _Events:
+    """The main process's view of the workers' events: progress bars, the summary, what is in flight, and
+    why the run must stop (a worker that could not build its tracker, a result that could not be written)."""
+
+    def __init__(self, pending: list[Sequence], summary: RunSummary, seq_bar, frame_bar) -> None:
+        self.summary, self.seq_bar, self.frame_bar = summary, seq_bar, frame_bar
+        self.remaining = {s.name for s in pending}
+        self.in_flight: dict[int, str] = {}
+        self.fatal = ""  # why a worker could not build its tracker (its error line)
+        self.fatal_message = ""  # the same for a user error (bad weights...), as the error's own message
+        self.abort = ""  # a result file could not be written: the run stops
+
+    def handle(self, event: tuple) -> None:
+        kind, worker_id = event[0], event[1]
+        if kind == "frames":
+            self.frame_bar.update(event[2])
+        elif kind == "start":
+            self.in_flight[worker_id] = event[2]
+            self.seq_bar.set_postfix_str(event[2], refresh=False)
+        elif kind in ("done", "failed", "abort"):
+            self.end(worker_id, event[2], None if kind == "done" else event[3])
+            if kind == "abort":
+                self.abort = event[3]
+        elif kind == "fatal":
+            self.fatal, self.fatal_message = event[2], event[3]
+
+    def end(self, worker_id: int, name: str, failure: str | None) -> None:
+        """Sequence ``name`` of ``worker_id`` is over: done (``failure`` None) or failed."""
+        self.in_flight.pop(worker_id, None)
+        self.remaining.discard(name)
+        if failure is None:
+            self.summary.completed.append(name)
+        else:
+            self.summary.failed[name] = failure
+        self.seq_bar.update(1)
 
 
 def _run_in_workers(spec, pending, options, summary, seq_bar, frame_bar) -> None:
@@ -260,50 +310,9 @@ def _run_in_workers(spec, pending, options, summary, seq_bar, frame_bar) -> None
     ]
     for process in workers:
         process.start()
-    remaining = {s.name for s in pending}
-    in_flight: dict[int, str] = {}
-    fatal: str | None = None
-
-    def handle(event: tuple) -> None:
-        nonlocal fatal
-        kind, worker_id = event[0], event[1]
-        if kind == "frames":
-            frame_bar.update(event[2])
-        elif kind == "start":
-            in_flight[worker_id] = event[2]
-            seq_bar.set_postfix_str(event[2], refresh=False)
-        elif kind in ("done", "failed"):
-            name = event[2]
-            in_flight.pop(worker_id, None)
-            remaining.discard(name)
-            if kind == "done":
-                summary.completed.append(name)
-            else:
-                summary.failed[name] = event[3]
-            seq_bar.update(1)
-        elif kind == "fatal":
-            fatal = event[2]
-
+    state = _Events(pending, summary, seq_bar, frame_bar)
     try:
-        while True:
-            try:
-                handle(events.get(timeout=0.5))
-                continue
-            except queue.Empty:
-                pass
-            alive = [p for p in workers if p.is_alive()]
-            for worker_id, process in enumerate(workers):
-                if not process.is_alive() and worker_id in in_flight:
-                    # drain first: the worker may have reported before exiting
-                    _drain(events, handle)
-                    if worker_id in in_flight:
-                        name = in_flight.pop(worker_id)
-                        remaining.discard(name)
-                        summary.failed[name] = f"worker process died (exit code {process.exitcode})"
-                        seq_bar.update(1)
-            if not alive:
-                _drain(events, handle)
-                break
+        _follow(workers, events, state)
     finally:
         tasks.cancel_join_thread()  # leftover sentinels of a crashed worker must not block our exit
         for process in workers:
@@ -312,9 +321,36 @@ def _run_in_workers(spec, pending, options, summary, seq_bar, frame_bar) -> None
             process.join(timeout=5)
         tasks.close()
         events.close()
-    reason = f"not run: tracker could not be built: {fatal}" if fatal else "not run: every worker exited"
-    for name in [s.name for s in pending if s.name in remaining]:
+    if state.abort:
+        # Workers stopped mid-write leave temp files: their processes are gone now, so they go too.
+        remove_stale_temp_files(Path(options.results_dir))
+        raise ResultsWriteError(state.abort)
+    if state.fatal_message and not summary.completed and not summary.failed:
+        raise SeqTrackError(state.fatal_message)  # no worker could build the tracker: one error line
+    reason = f"not run: tracker could not be built: {state.fatal}" if state.fatal else "not run: every worker exited"
+    for name in [s.name for s in pending if s.name in state.remaining]:
         summary.failed[name] = reason
+
+
+def _follow(workers: list, events, state: _Events) -> None:
+    """Handle the workers' events until they have all exited (or one could not write a result)."""
+    while not state.abort:
+        try:
+            state.handle(events.get(timeout=0.5))
+            continue
+        except queue.Empty:
+            pass
+        alive = [p for p in workers if p.is_alive()]
+        for worker_id, process in enumerate(workers):
+            if not process.is_alive() and worker_id in state.in_flight:
+                # drain first: the worker may have reported before exiting
+                _drain(events, state.handle)
+                if worker_id in state.in_flight:
+                    name = state.in_flight[worker_id]
+                    state.end(worker_id, name, f"worker process died (exit code {process.exitcode})")
+        if not alive:
+            _drain(events, state.handle)
+            break
 
 
 def _drain(events, handle) -> None:

@@ -12,7 +12,6 @@ the expected count, 180 / 511, when no dataset root is given), one line per fram
 
 from __future__ import annotations
 
-import os
 import re
 import zipfile
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from seqtrack.errors import InputError
 from seqtrack.evaluate.benchmarks.base import Benchmark
 from seqtrack.evaluate.results import find_time_file, read_numbers
 from seqtrack.io.boxes import format_boxes, format_times
+from seqtrack.io.files import OutputError, atomic_path, os_error_text, refuse_overlaps
 
 GOT10K_TEST_COUNT = 180
 TRACKINGNET_TEST_COUNT = 511
@@ -80,14 +80,27 @@ def _boxes(path: Path, frames: int | None) -> np.ndarray:
 
 
 def _write_zip(out: Path, entries: dict[str, str]) -> Path:
+    """The archive, written through a temporary file (`atomic_path`): a failure (full disk...) is one
+    `OutputError`, leaves no temporary file and keeps a previous archive whole."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    temp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    with zipfile.ZipFile(temp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name in sorted(entries):
-            archive.writestr(name, entries[name])
-    os.replace(temp, out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"could not write --out {out}: {os_error_text(error)}") from None
+    with atomic_path(out, "--out") as temp:
+        with zipfile.ZipFile(temp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for name in sorted(entries):
+                archive.writestr(name, entries[name])
     return out
+
+
+def _refuse_inputs(out: Path, selected: dict[str, Path]) -> None:
+    """``out`` must not be one of the result files it is made from (a link named ``x.zip`` to one)."""
+    inputs: dict[str, Path | None] = {}
+    for name, path in selected.items():
+        inputs[f"the result file of {name}"] = path
+        inputs[f"the time file of {name}"] = find_time_file(path)
+    refuse_overlaps(inputs, {"--out": out})
 
 
 def _frame_counts(benchmark: Benchmark | None, names: list[str]) -> dict[str, int]:
@@ -108,11 +121,12 @@ def pack_got10k(
 
     Args:
         results_dir: folder of ``<seq>/<seq>_001.txt`` (or ``<seq>.txt``) files with their ``_time.txt``.
-        out: the zip to write (written atomically).
+        out: the zip to write (written atomically; refused when it is one of the result files).
         benchmark: the ``got10k_test`` benchmark, to check names and line counts (optional).
         integer: truncate boxes to integers.
     """
     selected = _select(results_dir, benchmark, GOT10K_TEST_COUNT, allow_incomplete)
+    _refuse_inputs(out, selected)
     counts = _frame_counts(benchmark, list(selected))
     entries = {}
     for name, path in selected.items():
@@ -139,6 +153,7 @@ def pack_trackingnet(
     Args: as `pack_got10k` (``benchmark`` = the ``trackingnet`` benchmark).
     """
     selected = _select(results_dir, benchmark, TRACKINGNET_TEST_COUNT, allow_incomplete)
+    _refuse_inputs(out, selected)
     counts = _frame_counts(benchmark, list(selected))
     entries = {
         f"{name}.txt": format_boxes(_boxes(path, counts.get(name)), ",", integer) for name, path in selected.items()

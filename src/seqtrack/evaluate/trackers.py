@@ -278,6 +278,12 @@ def _check_run(spec: TrackerSpec) -> None:
     is_onnx = Path(spec.weights).suffix.lower() == ".onnx"
     if run.backend == "torch" and is_onnx:
         raise InputError(f"{spec.weights} is an ONNX file: use --backend onnxruntime")
+    if run.backend == "torch" and spec.device.strip().lower() != "cpu":  # the CPU needs no torch import
+        # Here, once, rather than in every worker after the results folder exists: ``--device foo`` or
+        # ``--device cuda`` on a machine without one.
+        from seqtrack.runtime.devices import resolve_device
+
+        resolve_device(spec.device)
     if run.backend == "onnxruntime":
         if spec.device.split(":")[0] != "cpu":
             raise InputError(f"--device {spec.device}: the onnxruntime backend runs on the CPU (use --backend torch)")

@@ -14,6 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from seqtrack.io.files import atomic_path, os_error_text
 from seqtrack.model.seqtrack import SeqTrack
 from seqtrack.runtime.onnxruntime import (
     OnnxError,
@@ -84,7 +85,8 @@ def export_onnx(
 
     Args:
         model: a `SeqTrack`; it is traced on a float32 CPU copy, the caller's model is left untouched.
-        path: output ``.onnx`` file (written atomically: a temporary file, then a rename).
+        path: output ``.onnx`` file (written atomically: a temporary file, then a rename; a failure, a full
+            disk included, is one `ExportError` or `InputError` and leaves no file behind).
         batch: batch used for tracing and validation; with ``dynamic_batch=False`` the only batch accepted.
         opset: ONNX opset (17 has LayerNormalization; lower ones decompose it).
         dynamic_batch: make ``B`` a dynamic axis (one session serves 1..N targets).
@@ -105,23 +107,34 @@ def export_onnx(
     # The graph must be fp32 whatever the caller's model is, and neither tracing nor validation may touch
     # the caller's module: both run on this copy.
     source = float32_copy(model)
-    with tempfile.TemporaryDirectory(dir=path.parent) as work:
-        final = write_onnx(source, Path(work) / "model.onnx", batch=batch, opset=opset, dynamic_batch=dynamic_batch)
-        if quantize == "int8":
-            final = quantize_int8(final, Path(work) / "model.int8.onnx")
-        # Checked before it takes the target name: a failed check leaves no file behind.
-        checks = validate_onnx(source, final, batch=batch, threads=threads) if validate else []
-        precision = "int8" if quantize else "fp32"
-        bad = [c for c in checks if not c.exact]
-        if strict and precision == "fp32" and bad:
-            c = bad[0]
-            raise ExportError(
-                f"{path}: ONNX Runtime disagrees with PyTorch (window {'on' if c.window else 'off'}: "
-                f"{c.token_agreement:.0%} tokens equal, max |dprob| {c.max_prob_diff:.2e}); "
-                "file not written"
-            )
-        os.replace(final, path)
+    precision = "int8" if quantize else "fp32"
+    try:
+        # The work files lie beside the target (one file system: the final move is a rename), hidden and
+        # named after it; the folder goes whatever happens.
+        with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.name}.") as work:
+            final = write_onnx(source, Path(work) / "model.onnx", batch=batch, opset=opset, dynamic_batch=dynamic_batch)
+            if quantize == "int8":
+                final = quantize_int8(final, Path(work) / "model.int8.onnx")
+            # Checked before it takes the target name: a failed check leaves no file behind.
+            checks = validate_onnx(source, final, batch=batch, threads=threads) if validate else []
+            _refuse_disagreement(path, checks, strict and precision == "fp32")
+            with atomic_path(path, "the ONNX file") as temp:  # fsync'ed, then renamed over ``path``
+                os.replace(final, temp)
+    except OSError as error:  # a full disk while tracing or quantising, a folder that became read-only
+        raise ExportError(f"could not write {path}: {os_error_text(error)}; file not written") from None
     return ExportResult(path=path, precision=precision, size_bytes=path.stat().st_size, validation=checks)
+
+
+def _refuse_disagreement(path: Path, checks: list[ValidationResult], strict: bool) -> None:
+    """With ``strict``, raise `ExportError` for the first check that is not exact."""
+    bad = [c for c in checks if not c.exact]
+    if strict and bad:
+        c = bad[0]
+        raise ExportError(
+            f"{path}: ONNX Runtime disagrees with PyTorch (window {'on' if c.window else 'off'}: "
+            f"{c.token_agreement:.0%} tokens equal, max |dprob| {c.max_prob_diff:.2e}); "
+            "file not written"
+        )
 
 
 def validate_onnx(

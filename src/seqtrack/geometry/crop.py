@@ -23,6 +23,14 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
+# The zero-padded square is built (and handed to cv2.resize) while its area is at most this many frames
+# (or output crops, if larger; 16: any box inside the frame with the official factor 4); beyond,
+# `_resize_from_frame` samples the frame directly, so a box far larger than the frame costs no more than
+# a small one.
+PADDED_AREA_LIMIT = 16
+_COEF_SCALE = 2048  # OpenCV's INTER_RESIZE_COEF_SCALE: 11-bit fixed-point interpolation weights
+
+
 class CropError(ValueError):
     """Raised when a box cannot be cropped (zero or non-finite area)."""
 
@@ -51,26 +59,112 @@ def crop_square(image: np.ndarray, box_xywh: Seq[float], factor: float, output_s
     Returns:
         ``(crop, resize_factor)``: crop is ``(S, S, 3)`` uint8, zero (black) where the square leaves the
         frame; ``resize_factor = S / side`` maps frame pixels to crop pixels.
+
+    The work is bounded by the frame and ``S``, not by the box: the zero-padded square is only built
+    while it is at most `PADDED_AREA_LIMIT` frames (or ``S x S`` crops, if larger) large; a larger square
+    (a box far bigger than the frame) is resampled from the part of the frame it covers by
+    `_resize_from_frame`, which computes the same pixels as ``cv2.resize`` would on the padded square.
     """
     x, y, w, h = (float(v) for v in box_xywh)
     side = crop_side(box_xywh, factor)
     # Python's round() is half-to-even, as in the official code; numpy's would differ on x.5 ties.
     x1 = round(x + 0.5 * w - 0.5 * side)
     y1 = round(y + 0.5 * h - 0.5 * side)
-    x2, y2 = x1 + side, y1 + side
     height, width = image.shape[:2]
-    pad_left = max(0, -x1)
-    pad_top = max(0, -y1)
-    # The official +1 drops the last column/row when the crop ends exactly at the border.
-    pad_right = max(x2 - width + 1, 0)
-    pad_bottom = max(y2 - height + 1, 0)
-    patch = image[y1 + pad_top : y2 - pad_bottom, x1 + pad_left : x2 - pad_right]
-    if pad_left or pad_top or pad_right or pad_bottom:
-        padded = np.zeros((side, side) + image.shape[2:], dtype=image.dtype)
-        padded[pad_top : pad_top + patch.shape[0], pad_left : pad_left + patch.shape[1]] = patch
-        patch = padded
+    # The frame pixels inside the square. The official code pads with a +1 on the right and bottom
+    # (`pad_right = max(x2 - W + 1, 0)`), so a square that reaches the last column/row drops it.
+    cx0, cx1 = max(x1, 0), min(x1 + side, width - 1)
+    cy0, cy1 = max(y1, 0), min(y1 + side, height - 1)
+    if (cx0, cy0, cx1, cy1) == (x1, y1, x1 + side, y1 + side):  # inside the frame: a view, no padding
+        patch = image[y1 : y1 + side, x1 : x1 + side]
+    elif side * side > PADDED_AREA_LIMIT * max(height * width, output_size * output_size):
+        return _resize_from_frame(image, (x1, y1, cx0, cy0, cx1, cy1), side, output_size), output_size / side
+    else:
+        patch = np.zeros((side, side) + image.shape[2:], dtype=image.dtype)
+        if cx1 > cx0 and cy1 > cy0:
+            patch[cy0 - y1 : cy1 - y1, cx0 - x1 : cx1 - x1] = image[cy0:cy1, cx0:cx1]
     crop = cv2.resize(patch, (output_size, output_size), interpolation=cv2.INTER_LINEAR)
     return crop, output_size / side
+
+
+def _linear_taps(side: int, size: int, clamp: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """OpenCV's INTER_LINEAR taps for resizing a ``side``-long axis to ``size``: the two source indices
+    (float64, clipped to ``[0, side - 1]``) and their fixed-point weights, per output index.
+
+    ``clamp``: OpenCV zeroes the fraction where a column tap leaves the source (``clamp=True``) but keeps
+    it for rows, whose indices it only clips; both are reproduced so the result is bit-identical.
+    Positions are float32 as in OpenCV for any side OpenCV can hold (< 2**31), float64 beyond.
+    """
+    dtype = np.float32 if side < 2**31 else np.float64
+    if 1.0 / (size / side) == 2.0:  # OpenCV resizes exactly 2:1 by 2x2 averaging (its INTER_AREA path)
+        first = np.arange(size, dtype=np.float64) * 2
+        return first, first + 1, np.ones(size, np.int32), np.ones(size, np.int32)
+    scale = 1.0 / (size / side)  # what cv2.resize computes from the sizes (1 / inv_scale)
+    pos = ((np.arange(size, dtype=np.float64) + 0.5) * scale - 0.5).astype(dtype)
+    first = np.floor(pos)
+    frac = (pos - first).astype(dtype)
+    first = first.astype(np.float64)  # exact: integers below 2**53 (larger sides lie past any frame)
+    if clamp:
+        frac[(first < 0) | (first >= side - 1)] = 0
+    weight0 = np.rint((dtype(1) - frac) * dtype(_COEF_SCALE)).astype(np.int32)
+    weight1 = np.rint(frac * dtype(_COEF_SCALE)).astype(np.int32)
+    return np.clip(first, 0, side - 1), np.clip(first + 1, 0, side - 1), weight0, weight1
+
+
+def _content_taps(side: int, size: int, offset: int, length: int, clamp: bool) -> tuple[slice, tuple[np.ndarray, ...]]:
+    """`_linear_taps` as indices into a ``length``-long content starting ``offset`` into the square
+    (``length``, the content's zero border, where a tap misses it), cut to the output range whose taps
+    touch the content (outside it the output is zero); ``(range, (index0, index1, weight0, weight1))``."""
+    first, second, weight0, weight1 = _linear_taps(side, size, clamp)
+    indices = []
+    for taps in (first, second):
+        index = np.clip(taps - float(offset), -1, length)
+        index[index < 0] = length
+        indices.append(index.astype(np.int64))
+    touching = np.flatnonzero((indices[0] < length) | (indices[1] < length))
+    if touching.size == 0:
+        return slice(0, 0), ()
+    span = slice(int(touching[0]), int(touching[-1]) + 1)  # contiguous: the taps grow with the output index
+    return span, (indices[0][span], indices[1][span], weight0[span], weight1[span])
+
+
+def _resize_from_frame(image: np.ndarray, corners: tuple[int, ...], side: int, size: int) -> np.ndarray:
+    """``cv2.resize(padded_square, (size, size), INTER_LINEAR)`` without building the padded square.
+
+    Args:
+        corners: ``(x1, y1, cx0, cy0, cx1, cy1)``: the square's top-left corner in frame pixels and the
+            frame rectangle ``[cx0, cx1) x [cy0, cy1)`` inside it (the rest of the square is zero).
+    Returns:
+        ``(size, size, C)`` uint8: the same pixels, computed with OpenCV's fixed-point arithmetic from the
+        covered part of the frame plus one zero row and column, for the outputs that reach it.
+    """
+    x1, y1, cx0, cy0, cx1, cy1 = corners
+    rows, cols = max(cy1 - cy0, 0), max(cx1 - cx0, 0)
+    out = np.zeros((size, size) + image.shape[2:], dtype=np.uint8)
+    row_span, row_taps = _content_taps(side, size, cy0 - y1, rows, clamp=False)
+    col_span, col_taps = _content_taps(side, size, cx0 - x1, cols, clamp=True)
+    if not row_taps or not col_taps:
+        return out
+    content = np.zeros((rows + 1, cols + 1) + image.shape[2:], dtype=np.uint8)  # last row/column: the zeros
+    content[:rows, :cols] = image[cy0 : cy0 + rows, cx0 : cx0 + cols]
+    channels = (1,) * (image.ndim - 2)  # the weights broadcast over the channels
+    r0, r1 = (v[:, None] for v in row_taps[:2])
+    c0, c1 = (v[None, :] for v in col_taps[:2])
+    beta0, beta1 = (v.reshape(-1, 1, *channels) for v in row_taps[2:])
+    alpha0, alpha1 = (v.reshape(1, -1, *channels) for v in col_taps[2:])
+    if 1.0 / (size / side) == 2.0:  # the 2x2 average with rounding of OpenCV's 2:1 path
+        total = sum(content[r, c].astype(np.int32) for r in (r0, r1) for c in (c0, c1))
+        out[row_span, col_span] = (total + 2) >> 2
+        return out
+
+    def horizontal(r: np.ndarray) -> np.ndarray:
+        return content[r, c0].astype(np.int32) * alpha0 + content[r, c1].astype(np.int32) * alpha1
+
+    # OpenCV's VResizeLinear for uint8: each product pre-shifted by 4 and 16 bits, then rounded by 2.
+    out[row_span, col_span] = (
+        ((beta0 * (horizontal(r0) >> 4)) >> 16) + ((beta1 * (horizontal(r1) >> 4)) >> 16) + 2
+    ) >> 2
+    return out
 
 
 def normalize_crops(crops: np.ndarray | Seq[np.ndarray], device=None, dtype=torch.float32) -> torch.Tensor:

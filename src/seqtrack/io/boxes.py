@@ -41,11 +41,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Literal
+from typing import Literal
 
 import numpy as np
 
 from seqtrack.errors import InputError
+from seqtrack.io.files import LineFile, interrupts_deferred
 
 BoxLayout = Literal["plain", "pytracking", "got10k"]
 LAYOUTS: tuple[BoxLayout, ...] = ("plain", "pytracking", "got10k")
@@ -159,7 +160,10 @@ def _target_ids(targets: int | Sequence[int | str] | None) -> list[int | str] | 
 class BoxWriter:
     """Write per-frame ``xywh`` boxes (and scores, times) to text files, one flushed line per frame.
 
-    Flushing every line means a run that is interrupted keeps every frame tracked so far.
+    Each line goes to the OS as it is written (`seqtrack.io.files.LineFile`), so a run that is interrupted
+    or killed keeps every frame tracked so far; a frame is written to every file or to none (a failed
+    write, e.g. on a full disk, or an interrupt in the middle is undone), so the files never end in half
+    a line and line ``i`` of each file is frame ``i``.
 
     Args:
         path: ``"plain"``: the boxes file (e.g. ``tracked.txt``). Benchmark layouts: the results
@@ -203,25 +207,16 @@ class BoxWriter:
         self.paths, self.time_path = layout_paths(Path(path).expanduser(), layout, sequence, target_ids=ids, run=run)
         self._sep = layout_separator(layout)
         self.frames_written = 0
-        self._files: list[IO[str]] = []
-        self._time_file: IO[str] | None = None
+        self._files: list[LineFile] = []
+        self._time_file: LineFile | None = None
         try:
             for p in self.paths:
-                self._files.append(self._open(p))
+                self._files.append(LineFile(p, "box file"))
             if self.time_path is not None:
-                self._time_file = self._open(self.time_path)
+                self._time_file = LineFile(self.time_path, "time file")
         except BaseException:
             self.close()
             raise
-
-    @staticmethod
-    def _open(path: Path) -> IO[str]:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            # newline="\n": the same bytes on every platform, as the benchmark toolkits expect.
-            return open(path, "w", encoding="utf-8", newline="\n")
-        except OSError as error:
-            raise InputError(f"cannot write box file '{path}' ({error.strerror or error})") from None
 
     @property
     def closed(self) -> bool:
@@ -266,14 +261,25 @@ class BoxWriter:
                 score = None if scores is None else scores[t]
                 values.append(math.nan if score is None or box is None else float(score))
             lines.append(format_box_line(values, self._sep))
-        # Format everything first so a bad box leaves no file a line ahead of the others.
-        for handle, line in zip(self._files, lines, strict=True):
-            handle.write(line)
-            handle.flush()
+        # Format everything first so a bad box leaves no file a line ahead of the others; LF line ends:
+        # the same bytes on every platform, as the benchmark toolkits expect.
         if self._time_file is not None:
-            self._time_file.write(format_times([math.nan if time_s is None else time_s]))
-            self._time_file.flush()
-        self.frames_written += 1
+            lines.append(format_times([math.nan if time_s is None else time_s]))
+        handles = [*self._files, *([self._time_file] if self._time_file is not None else [])]
+        marks, done = [handle.committed for handle in handles], False
+        try:
+            with interrupts_deferred():  # Ctrl-C or SIGTERM through seqtrack.cli: after the whole frame
+                for handle, line in zip(handles, lines, strict=True):
+                    handle.write(line)
+                for handle in handles:
+                    handle.commit()
+                self.frames_written += 1
+                done = True
+        except BaseException:  # a full disk (OutputError), an interrupt: no file keeps part of the frame
+            if not done:
+                for handle, mark in zip(handles, marks, strict=True):
+                    handle.rollback(mark)
+            raise
 
     def close(self) -> None:
         """Close every file (idempotent)."""

@@ -26,7 +26,8 @@ class ImageReadError(SeqTrackError):
 
     Attributes:
         path: the file at fault.
-        missing: True when nothing exists at ``path``.
+        missing: True when there is no file at ``path`` (nothing there, or a symlink to nothing);
+            False for every other failure (no permission, a folder, a symlink loop, a name too long).
         reason: what went wrong, naming the path: ``"cannot read '<path>' (<OS error>)"`` for an I/O
             failure, ``"'<path>' cannot be decoded (corrupt, truncated or not an image)"`` otherwise.
     """
@@ -65,7 +66,9 @@ def read_rgb(
     except OSError as os_error:
         failure = ImageReadError(
             path,
-            missing=not path.exists(),
+            # From the error itself, not path.exists(): that says False for a symlink loop (not a
+            # missing file) and raises on a name over the file system's limit.
+            missing=isinstance(os_error, FileNotFoundError),
             reason=f"cannot read '{path}' ({os_error.strerror or os_error})",
         )
     else:

@@ -5,6 +5,12 @@ encodes: H.264 through PyAV/libx264 when ``av`` is importable, else OpenCV's ``a
 has an H.264 encoder, else MPEG-4 Part 2 (``mp4v``); ``.avi`` files get Motion-JPEG.
 ``writer.codec`` says which was used.
 
+Failures to write (a full disk, a removed folder) become one `seqtrack.io.files.OutputError` naming the
+file: PyAV reports them as they happen; OpenCV's writer only logs them, so its file is checked when it is
+closed (does it hold every frame written?). `close` runs on every exit path of a ``with`` block, so
+what was encoded before an error or an interrupt is finished (an MP4 gets its index) where the disk
+allows.
+
 Frames are ``(H, W, 3)`` uint8 RGB; sizes are ``(H, W)``; boxes are ``xywh`` pixels.
 """
 
@@ -24,10 +30,35 @@ import numpy as np
 
 from seqtrack.errors import InputError
 from seqtrack.io.annotate import annotate_frame
+from seqtrack.io.files import OutputError, interrupts_deferred, os_error_text
 
 _H264_CONTAINERS = frozenset({".mp4", ".m4v", ".mov", ".mkv"})
 _MJPG_CONTAINERS = frozenset({".avi"})
+VIDEO_CONTAINERS = _H264_CONTAINERS | _MJPG_CONTAINERS
+"""The file types `AnnotatedVideoWriter` writes (lower-case suffixes)."""
+# Containers whose frame count OpenCV reads from the file's tables (exact); elsewhere it estimates it.
+_EXACT_COUNT = frozenset({".mp4", ".m4v", ".mov", ".avi"})
 Backend = Literal["auto", "pyav", "opencv"]
+
+
+def check_video_path(path: str | os.PathLike[str], what: str = "video") -> Path:
+    """``path`` as a `Path` if `AnnotatedVideoWriter` can write its file type (checked before any work).
+
+    Raises:
+        InputError: the suffix is not one of `VIDEO_CONTAINERS`; the message starts with ``what``.
+    """
+    path = Path(path).expanduser()
+    if path.suffix.lower() not in VIDEO_CONTAINERS:
+        raise InputError(
+            f"{what}: unsupported video file type '{path.suffix or '(none)'}' for '{path}': "
+            f"expected one of {', '.join(sorted(VIDEO_CONTAINERS))}"
+        )
+    return path
+
+
+def _reason(error: Exception) -> str:
+    """``No space left on device`` for an `OSError` (PyAV's errors are ones too), else the message."""
+    return os_error_text(error) if isinstance(error, OSError) else str(error)
 
 
 def _even(n: int) -> int:
@@ -42,6 +73,22 @@ def _import_av() -> ModuleType | None:
     except Exception:  # ImportError, or a broken shared library (OSError)
         return None
     return av
+
+
+@contextlib.contextmanager
+def _opencv_errors_only() -> Iterator[None]:
+    """OpenCV's log level at ERROR for a moment: its writer logs one warning per frame it fails to write
+    (a full disk); `AnnotatedVideoWriter` checks the file on closing and says it once instead."""
+    logging = getattr(getattr(cv2, "utils", None), "logging", None)
+    if logging is None:
+        yield
+        return
+    level = logging.getLogLevel()
+    logging.setLogLevel(min(level, logging.LOG_LEVEL_ERROR))
+    try:
+        yield
+    finally:
+        logging.setLogLevel(level)
 
 
 @contextlib.contextmanager
@@ -82,6 +129,7 @@ class AnnotatedVideoWriter:
             ``"MJPG"``.
         backend: ``"pyav"`` or ``"opencv"``.
         frames_written: frames encoded so far.
+        failed: whether a write or the closing failed (`OutputError` raised; the file is incomplete).
 
     Encoders need even sizes (4:2:0 chroma; OpenCV's writer would silently crop the odd row): odd
     ``H``/``W`` frames get one replicated row/column, so such a video is one pixel larger than
@@ -97,13 +145,8 @@ class AnnotatedVideoWriter:
         *,
         backend: Backend = "auto",
     ) -> None:
-        self.path = Path(path).expanduser()
+        self.path = check_video_path(path, "annotated video")
         suffix = self.path.suffix.lower()
-        if suffix not in _H264_CONTAINERS | _MJPG_CONTAINERS:
-            raise InputError(
-                f"unsupported video file type '{self.path.suffix or '(none)'}' for '{self.path}': "
-                f"expected one of {', '.join(sorted(_H264_CONTAINERS | _MJPG_CONTAINERS))}"
-            )
         try:
             fps = float(fps)
         except (TypeError, ValueError):
@@ -121,7 +164,7 @@ class AnnotatedVideoWriter:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise InputError(f"cannot create the folder of '{self.path}' ({error.strerror or error})") from None
+            raise OutputError(f"could not create the folder of video {self.path}: {os_error_text(error)}") from None
 
         self.fps = fps
         self.frame_size = (height, width)
@@ -131,6 +174,7 @@ class AnnotatedVideoWriter:
         self._stream = None  # PyAV video stream
         self._cv_writer: cv2.VideoWriter | None = None
         self._closed = False
+        self._failed = False  # a write failed: close() only releases what is open
 
         av = _import_av() if backend in ("auto", "pyav") and suffix in _H264_CONTAINERS else None
         if backend == "pyav" and av is None:
@@ -154,7 +198,7 @@ class AnnotatedVideoWriter:
             options = {"movflags": "faststart"} if is_mov_family else {}
             container = av.open(str(self.path), mode="w", options=options)
         except Exception as error:
-            raise InputError(f"cannot write video '{self.path}' ({error})") from None
+            raise OutputError(f"could not write video {self.path}: {_reason(error)}") from None
         try:
             rate = Fraction(self.fps).limit_denominator(1001)
             stream = container.add_stream("libx264", rate=rate)
@@ -185,7 +229,10 @@ class AnnotatedVideoWriter:
                 self.backend, self.codec = "opencv", fourcc
                 return
             writer.release()
-        raise InputError(f"cannot write video '{self.path}': OpenCV has no encoder for {', '.join(candidates)}")
+        raise OutputError(
+            f"could not write video {self.path}: OpenCV's writer did not open it with {' or '.join(candidates)} "
+            "(no such encoder in its FFmpeg, or a destination it cannot write, such as a device)"
+        )
 
     def write(
         self,
@@ -209,8 +256,10 @@ class AnnotatedVideoWriter:
             )
         index = self.frames_written if frame_index is None else frame_index
         image = annotate_frame(frame, boxes_xywh, scores, frame_index=index, target_ids=target_ids)
-        self._encode(image)
-        self.frames_written += 1
+        # An interrupt between muxing a frame's packets would lose some, and later frames refer to them.
+        with interrupts_deferred():
+            self._encode(image)
+            self.frames_written += 1
 
     def _encode(self, image: np.ndarray) -> None:
         """Append one ``(H, W, 3)`` RGB image to the file."""
@@ -219,27 +268,89 @@ class AnnotatedVideoWriter:
             image = cv2.copyMakeBorder(image, 0, height % 2, 0, width % 2, cv2.BORDER_REPLICATE)
         if self._stream is not None:
             video_frame = self._av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
-            for packet in self._stream.encode(video_frame):
-                self._container.mux(packet)
+            try:
+                for packet in self._stream.encode(video_frame):
+                    self._container.mux(packet)
+            except (OSError, self._av.FFmpegError) as error:
+                self._fail(error)
         else:
             assert self._cv_writer is not None
-            self._cv_writer.write(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+            with _opencv_errors_only():
+                self._cv_writer.write(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+
+    @property
+    def failed(self) -> bool:
+        """Whether writing or finishing the file failed (it is then incomplete)."""
+        return self._failed
+
+    def _fail(self, error: Exception) -> None:
+        """Release the file after a failed write and raise the one-line error."""
+        self._failed = True
+        self.close()
+        raise OutputError(
+            f"could not write video {self.path} after {self.frames_written} frames: {_reason(error)} "
+            "(the video is incomplete)"
+        ) from None
 
     def close(self) -> None:
-        """Flush the encoder and finish the file (idempotent)."""
+        """Flush the encoder and finish the file (idempotent).
+
+        Raises:
+            OutputError: the file could not be finished, or (OpenCV) holds fewer frames than were written.
+        """
         if self._closed:
             return
+        with interrupts_deferred():  # a second Ctrl-C waits until the file is finished
+            self._finish()
+
+    def _finish(self) -> None:
+        """`close` itself: drain the encoder, write the index, release the file (once)."""
         self._closed = True
         if self._stream is not None:
+            stream, container = self._stream, self._container
+            self._stream = self._container = None
             try:
-                for packet in self._stream.encode():  # drain frames the encoder still holds
-                    self._container.mux(packet)
+                if not self._failed:
+                    for packet in stream.encode():  # drain frames the encoder still holds
+                        container.mux(packet)
+            except (OSError, self._av.FFmpegError) as error:
+                self._failed = True
+                raise OutputError(f"could not finish video {self.path}: {_reason(error)}") from None
             finally:
-                self._container.close()
-                self._stream = self._container = None
+                self._close_container(container)  # even after an error or an interrupt: the MP4 index
         if self._cv_writer is not None:
-            self._cv_writer.release()
+            with _opencv_errors_only():
+                self._cv_writer.release()
             self._cv_writer = None
+            if not self._failed:
+                self._check_opencv_file()
+
+    def _close_container(self, container) -> None:
+        """Close the PyAV container (writes the MP4 index); an error here is raised unless one already was."""
+        try:
+            container.close()
+        except (OSError, self._av.FFmpegError) as error:
+            if not self._failed:
+                self._failed = True
+                raise OutputError(f"could not finish video {self.path}: {_reason(error)}") from None
+
+    def _check_opencv_file(self) -> None:
+        """OpenCV's writer only logs failed writes: check the finished file holds the frames written."""
+        if self.frames_written == 0:
+            return
+        capture = cv2.VideoCapture(str(self.path))
+        count = capture.get(cv2.CAP_PROP_FRAME_COUNT) if capture.isOpened() else 0.0
+        capture.release()
+        count = int(count) if math.isfinite(count) and count > 0 else 0
+        # Where OpenCV only estimates the count (duration x fps), allow what the estimate may miss.
+        exact = self.path.suffix.lower() in _EXACT_COUNT
+        tolerance = 0 if exact else max(2, math.ceil(0.02 * self.frames_written))
+        if count < self.frames_written - tolerance:
+            self._failed = True
+            raise OutputError(
+                f"could not write video {self.path}: it holds {count} of the {self.frames_written} frames "
+                "written (is the disk full?)"
+            )
 
     def __enter__(self) -> AnnotatedVideoWriter:
         return self

@@ -13,8 +13,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from seqtrack.config import ModelConfig
-from seqtrack.errors import CheckpointError
+from seqtrack.config import ModelConfig, TrackerConfig, build_config, model_config_from_dict
+from seqtrack.errors import CheckpointError, InputError, safe_text
 
 CONFIG_KEY = "seqtrack_config"  # JSON of the `ModelConfig` (`seqtrack.config.to_dict`)
 TRACKER_KEY = "seqtrack_tracker"  # JSON of recommended `TrackerConfig` fields for these weights
@@ -47,6 +47,40 @@ class WeightsHeader:
             return None
         return sum(math.prod(shape) for shape in self.shapes.values())
 
+    def model_config(self) -> ModelConfig | None:
+        """The stored model config, every field's type and range checked (`check_model_config`)."""
+        return None if self.config is None else check_model_config(self.config, self.path)
+
+    def tracker_settings(self) -> dict:
+        """The recommended tracker settings, checked against `TrackerConfig` (`check_tracker_settings`)."""
+        return check_tracker_settings(self.tracker, self.path)
+
+
+def check_model_config(data: object, path: str | Path) -> ModelConfig:
+    """The `ModelConfig` of a file's metadata (a dict from JSON), every field's type and range checked.
+
+    Raises:
+        CheckpointError: one line naming the file and the field (printable: see `safe_text`).
+    """
+    if not isinstance(data, dict):
+        raise CheckpointError(safe_text(f"{path}: the model config in its metadata is not a JSON object"))
+    try:
+        return model_config_from_dict(data)
+    except (InputError, TypeError, ValueError) as error:
+        raise CheckpointError(safe_text(f"{path}: the model config in its metadata is invalid: {error}")) from None
+
+
+def check_tracker_settings(settings: object, path: str | Path) -> dict:
+    """``settings`` (recommended `TrackerConfig` fields from a file's metadata) if `TrackerConfig` accepts
+    them, else one `CheckpointError` naming the file and the field."""
+    if not isinstance(settings, dict):
+        raise CheckpointError(safe_text(f"{path}: the tracker settings in its metadata are not a JSON object"))
+    try:
+        build_config(TrackerConfig, settings, root="tracker")
+    except (InputError, TypeError, ValueError) as error:
+        raise CheckpointError(safe_text(f"{path}: the tracker settings in its metadata are invalid: {error}")) from None
+    return dict(settings)
+
 
 def _json_field(metadata: dict, key: str, path: Path) -> dict | None:
     text = metadata.get(key)
@@ -54,10 +88,10 @@ def _json_field(metadata: dict, key: str, path: Path) -> dict | None:
         return None
     try:
         value = json.loads(text)
-    except json.JSONDecodeError:
-        raise CheckpointError(f"{path}: metadata {key!r} is not valid JSON") from None
+    except (json.JSONDecodeError, RecursionError):  # RecursionError: nested thousands of levels deep
+        raise CheckpointError(safe_text(f"{path}: metadata {key!r} is not valid JSON")) from None
     if not isinstance(value, dict):
-        raise CheckpointError(f"{path}: metadata {key!r} must be a JSON object, got {type(value).__name__}")
+        raise CheckpointError(safe_text(f"{path}: metadata {key!r} must be a JSON object, got {type(value).__name__}"))
     return value
 
 
@@ -71,44 +105,56 @@ def read_safetensors_header(path: Path) -> tuple[dict[str, tuple[int, ...]], dic
         prefix = handle.read(8)
         length = int.from_bytes(prefix, "little") if len(prefix) == 8 else -1
         if not 2 <= length <= min(_MAX_HEADER_BYTES, path.stat().st_size - 8):
-            raise CheckpointError(f"{path} is not a safetensors file (bad header length)")
+            raise CheckpointError(safe_text(f"{path} is not a safetensors file (bad header length)"))
         raw = handle.read(length)
     try:
         header = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise CheckpointError(f"{path}: safetensors header is not valid JSON (truncated or corrupt?)") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        raise CheckpointError(
+            safe_text(f"{path}: safetensors header is not valid JSON (truncated or corrupt?)")
+        ) from None
     if not isinstance(header, dict):
-        raise CheckpointError(f"{path}: safetensors header is not a JSON object")
+        raise CheckpointError(safe_text(f"{path}: safetensors header is not a JSON object"))
     metadata = header.pop("__metadata__", None) or {}
     try:
         shapes = {name: tuple(int(n) for n in entry["shape"]) for name, entry in header.items()}
-    except (TypeError, KeyError, ValueError):
-        raise CheckpointError(f"{path}: safetensors header lists a tensor without a valid shape") from None
-    return shapes, {str(k): str(v) for k, v in metadata.items()}
+        metadata = {str(k): str(v) for k, v in metadata.items()}
+    except (TypeError, KeyError, ValueError, AttributeError, OverflowError):
+        raise CheckpointError(
+            safe_text(f"{path}: safetensors header lists a tensor without a valid shape, or metadata that is not text")
+        ) from None
+    return shapes, metadata
 
 
 def read_header(path: str | Path) -> WeightsHeader:
     """The `WeightsHeader` of a weights file (the file itself must exist).
 
+    The stored model config and tracker settings are checked (`check_model_config`,
+    `check_tracker_settings`): whoever reads them gets values the config classes accept.
+
     Raises:
-        CheckpointError: a missing file, or a safetensors file whose header is damaged.
+        CheckpointError: a missing file, or a safetensors file whose header or metadata is damaged or invalid.
     """
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"weights file not found: {path}")
+        raise CheckpointError(safe_text(f"weights file not found: {path}"))
     if path.suffix.lower() == ".onnx":
         return WeightsHeader(path=path, format="onnx")
     with path.open("rb") as handle:
         head = handle.read(9)
     if len(head) == 9 and head[8:9] == b"{":
         shapes, metadata = read_safetensors_header(path)
-        return WeightsHeader(
+        header = WeightsHeader(
             path=path,
             format="safetensors",
             config=_json_field(metadata, CONFIG_KEY, path),
             tracker=_json_field(metadata, TRACKER_KEY, path) or {},
             shapes=shapes,
         )
+        # Invalid metadata is refused here, for every reader of the header.
+        header.model_config()
+        header.tracker_settings()
+        return header
     return WeightsHeader(path=path, format="pytorch")
 
 
@@ -123,4 +169,14 @@ def describe_config(config: ModelConfig) -> str:
     )
 
 
-__all__ = ["describe_config", "WeightsHeader", "read_header", "read_safetensors_header", "CONFIG_KEY", "TRACKER_KEY"]
+__all__ = [
+    "describe_config",
+    "WeightsHeader",
+    "read_header",
+    "read_safetensors_header",
+    "safe_text",
+    "check_model_config",
+    "check_tracker_settings",
+    "CONFIG_KEY",
+    "TRACKER_KEY",
+]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from seqtrack.errors import CheckpointError
+from seqtrack.errors import CheckpointError, safe_text
 
 HOME_VARIABLE = "SEQTRACK_HOME"
 OFFICIAL_RELEASE = (
@@ -141,16 +141,20 @@ def resolve_weights(name_or_path: str | os.PathLike[str]) -> Path:
     entry = REGISTRY.get(str(name_or_path).lower())
     if entry is None:
         if path.suffix or len(path.parts) > 1:  # written as a path: no list of names to distract
-            raise CheckpointError(f"weights file not found: {name_or_path}")
+            raise CheckpointError(safe_text(f"weights file not found: {name_or_path}"))
         names = ", ".join(REGISTRY)
-        raise CheckpointError(f"weights file not found: {name_or_path} (and it is not a model name: {names})")
+        raise CheckpointError(
+            safe_text(f"weights file not found: {name_or_path} (and it is not a model name: {names})")
+        )
     found = find(entry)
     if found is None:
-        raise CheckpointError(missing_message(entry))
+        raise CheckpointError(safe_text(missing_message(entry)))
     if entry.sha256 is not None and sha256_of(found) != entry.sha256:
         raise CheckpointError(
-            f"{found} does not have the sha256 registered for model {entry.name!r} "
-            f"({entry.sha256[:16]}...): the file is damaged or a different model"
+            safe_text(
+                f"{found} does not have the sha256 registered for model {entry.name!r} "
+                f"({entry.sha256[:16]}...): the file is damaged or a different model"
+            )
         )
     return found
 

@@ -1,8 +1,9 @@
 """Loading and saving SeqTrack weights.
 
-* `load_model(path)`: official ``.pth.tar`` checkpoints (read with a restricted unpickler: nothing in the
-  file is executed), bare state dicts, and our own safetensors files (config in the metadata).
-  The preset is inferred from the tensor shapes unless given.
+* `load_model(path)`: official ``.pth.tar`` checkpoints (opened by `seqtrack.model.safe_pickle`, never by
+  ``torch.load``: nothing in the file is executed, TorchScript archives are refused), bare state dicts, and
+  our own safetensors files (config in the metadata, every field range-checked). The preset is inferred
+  from the tensor shapes unless given; the file's tensors must fit the config before the network is built.
 * `save_safetensors(model, path)`: our format.
 * `load_mae_encoder(model, path)`: MAE ImageNet pre-training as the encoder's initialisation
   (docs/official-behaviour.md §1.7).
@@ -19,10 +20,17 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from seqtrack.config import MODEL_PRESETS, ModelConfig, model_config_from_dict, model_preset, to_dict
+from seqtrack.config import MODEL_PRESETS, ModelConfig, TrackerConfig, build_config, model_preset, to_dict
 from seqtrack.errors import CheckpointError, InputError
+from seqtrack.io.files import atomic_write_bytes, check_destination, os_error_text, refuse_overlaps
 from seqtrack.model import safe_pickle
-from seqtrack.model.header import CONFIG_KEY, TRACKER_KEY, describe_config
+from seqtrack.model.header import (
+    CONFIG_KEY,
+    TRACKER_KEY,
+    check_model_config,
+    describe_config,
+    safe_text,
+)
 from seqtrack.model.registry import resolve_weights
 from seqtrack.model.seqtrack import SeqTrack
 
@@ -62,14 +70,17 @@ def read_state_dict(path: str | Path) -> tuple[dict[str, torch.Tensor], ModelCon
     if kind == "unknown":
         raise CheckpointError(f"{path} is not a weights file (neither a PyTorch checkpoint nor safetensors)")
     if kind == "zip" and not zipfile.is_zipfile(path):
-        raise CheckpointError(f"{path} is truncated or corrupt: its zip directory cannot be read")
+        raise CheckpointError(safe_text(f"{path} is truncated or corrupt: its zip directory cannot be read"))
     try:
-        payload = torch.load(path, map_location="cpu", pickle_module=safe_pickle, weights_only=False)
+        payload = safe_pickle.load_checkpoint(path)  # never torch.load: see seqtrack.model.safe_pickle
     except CheckpointError as error:
-        raise CheckpointError(f"{path}: {error}") from None
-    except Exception as error:  # torch/pickle raise many types for damaged files
+        raise CheckpointError(safe_text(f"{path}: {error}")) from None
+    except Exception as error:  # pickle/zipfile/torch raise many types for damaged files
         raise CheckpointError(
-            f"{path} could not be read as a PyTorch checkpoint (truncated or corrupt?): {type(error).__name__}: {error}"
+            safe_text(
+                f"{path} could not be read as a PyTorch checkpoint (truncated or corrupt?): "
+                f"{type(error).__name__}: {str(error)[:200]}"
+            )
         ) from None
     return _extract_state_dict(payload, path), None
 
@@ -80,15 +91,17 @@ def _read_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], ModelConfig 
     try:
         with safe_open(str(path), framework="pt") as handle:
             metadata = handle.metadata() or {}
+            # The config first: a hostile one is refused before any tensor is read.
+            config = None
+            if CONFIG_KEY in metadata:
+                try:
+                    data = json.loads(metadata[CONFIG_KEY])
+                except (json.JSONDecodeError, RecursionError):
+                    raise CheckpointError(safe_text(f"{path}: metadata {CONFIG_KEY!r} is not valid JSON")) from None
+                config = check_model_config(data, path)
             tensors = {key: handle.get_tensor(key) for key in handle.keys()}
     except (SafetensorError, OSError, ValueError) as error:
-        raise CheckpointError(f"{path} is not a readable safetensors file: {error}") from None
-    config = None
-    if CONFIG_KEY in metadata:
-        try:
-            config = model_config_from_dict(json.loads(metadata[CONFIG_KEY]))
-        except (ValueError, InputError, TypeError) as error:
-            raise CheckpointError(f"{path}: the model config in its metadata is invalid: {error}") from None
+        raise CheckpointError(safe_text(f"{path} is not a readable safetensors file: {error}")) from None
     return tensors, config
 
 
@@ -200,8 +213,13 @@ def load_model(
     if isinstance(config, str):
         config = model_preset(config)
     config = config or stored_config or infer_config(state_dict, path)
-    model = SeqTrack(config)  # built once: its own state dict is what the file must fit
+    # Built on the meta device and checked against the file before any memory is allocated: a config
+    # asking for a huge network is refused, and the network materialised below is no larger than the
+    # tensors the file holds. Every parameter and buffer is in the state dict, so all are overwritten.
+    with torch.device("meta"):
+        model = SeqTrack(config)
     _check_fit(state_dict, {k: tuple(v.shape) for k, v in model.state_dict().items()}, config.name, path)
+    model = model.to_empty(device="cpu")
     model.load_state_dict(state_dict, strict=True)
     model = model.to(device=device)
     if dtype is not None:
@@ -212,29 +230,44 @@ def load_model(
 def save_safetensors(model: SeqTrack, path: str | Path, tracker_settings: Mapping[str, object] | None = None) -> None:
     """Write the weights, the model config and (optionally) the tracker settings recommended for these
     weights (`TrackerConfig` field -> value; the tracker uses them unless told otherwise) as one
-    safetensors file, atomically."""
-    from safetensors.torch import save_file
+    safetensors file, atomically (`seqtrack.io.files.atomic_path`: a failed write leaves ``path`` as it was).
 
-    from seqtrack.config import TrackerConfig
+    Raises:
+        InputError: tracker settings `TrackerConfig` refuses (a `ConfigError` naming the field), or ``path``
+            cannot be written.
+    """
+    from safetensors.torch import save
 
     tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     metadata = {CONFIG_KEY: json.dumps(to_dict(model.config)), "format": "pt"}
     if tracker_settings:
-        TrackerConfig(**dict(tracker_settings))  # refuse unknown fields or bad values before writing
+        build_config(TrackerConfig, dict(tracker_settings), root="tracker")  # unknown fields, bad values
         metadata[TRACKER_KEY] = json.dumps(dict(tracker_settings), sort_keys=True)
+    # The bytes are made in memory and written by `atomic_write_bytes`: the safetensors writer goes through
+    # a temporary file of its own (a random name a killed run would leave behind) and its I/O errors are
+    # not OSErrors (no clean error line for a full disk).
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    save_file(tensors, str(tmp), metadata=metadata)
-    tmp.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)  # missing folders are made, as `check_destination` says
+    except OSError as error:
+        raise InputError(safe_text(f"could not write the weights file {path}: {os_error_text(error)}")) from None
+    atomic_write_bytes(path, save(tensors, metadata=metadata), "the weights file")
 
 
 def convert_checkpoint(source: str | Path, target: str | Path, config: ModelConfig | str | None = None) -> SeqTrack:
-    """Official (or any loadable) checkpoint → our safetensors format. Returns the loaded model."""
+    """Official (or any loadable) checkpoint → our safetensors format. Returns the loaded model.
+
+    ``target`` may not be the source (or a link to it) and must be writable; both are checked before the
+    source is read, and the file is written atomically.
+    """
     from seqtrack.model.header import read_header
 
     source = resolve_weights(source)
+    refuse_overlaps({"the source weights": source}, {"the target": target})
+    check_destination(target, "the target")
+    tracker = read_header(source).tracker_settings()  # recommended settings travel along, checked
     model = load_model(source, config=config)
-    save_safetensors(model, target, read_header(source).tracker)  # recommended settings travel along
+    save_safetensors(model, target, tracker)
     return model
 
 

@@ -34,6 +34,7 @@ from seqtrack.config import ModelConfig
 from seqtrack.errors import InputError
 from seqtrack.model.registry import resolve_weights
 from seqtrack.model.seqtrack import SeqTrack
+from seqtrack.runtime.devices import resolve_device
 from seqtrack.runtime.options import PredictorOptions
 from seqtrack.runtime.protocol import BoxPredictor
 from seqtrack.runtime.torch_predictor import TorchPredictor
@@ -62,13 +63,19 @@ def make_predictor(
         quantize: ``None`` or ``"int8"`` (onnxruntime only).
         threads: intra-op threads (torch: process-wide ``torch.set_num_threads``; onnxruntime: per session).
         config: model config or preset name when the file does not determine it.
-        device: torch device (the onnxruntime backend runs on CPU).
+        device: ``cpu``, ``cuda``, ``cuda:N``, ``mps``, ``auto`` or a `torch.device`, checked against the
+            devices this machine has (`resolve_device`); the onnxruntime backend runs on the CPU only.
     Returns:
         A `SeqTrack` (torch fp32 / bf16 without compile), a `TorchPredictor`, or an `OnnxPredictor`.
     Raises:
-        InputError: incompatible options; CheckpointError / OnnxError: unreadable weights.
+        InputError: incompatible options, an unknown or absent device; CheckpointError / OnnxError:
+            unreadable weights.
     """
     options = PredictorOptions(backend, dtype, compile, quantize, threads)
+    # Before the weights are read: a device that does not exist must not cost a checkpoint load first.
+    device = resolve_device(device)
+    if options.backend == "onnxruntime" and device.type != "cpu":
+        raise InputError(f"device {device}: the onnxruntime backend runs on the CPU (use the torch backend)")
     if isinstance(weights, (str, Path)):
         weights = resolve_weights(weights)  # a registered name (``demo``, ``b256`` ...) or a path
     is_onnx = isinstance(weights, Path) and weights.suffix.lower() == ".onnx"

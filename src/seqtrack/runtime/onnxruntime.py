@@ -17,14 +17,17 @@ it becomes the prior ``where(window, hann, 1)`` in float64, and multiplying by 1
 settings reproduce the eager path. ``B`` is a dynamic axis by default (several targets per call).
 
 The model config travels inside the file (``metadata_props["seqtrack_config"]``, JSON), so
-``OnnxPredictor(path)`` needs nothing else. Checking a written graph against PyTorch is
-`seqtrack.export.onnx`'s job. ``onnx`` and ``onnxruntime`` are the optional ``export`` extra and are
-imported only when used.
+``OnnxPredictor(path)`` needs nothing else. On load that config is type- and range-checked like any other
+(`seqtrack.config.ModelConfig`), and the graph must agree with it: the inputs' template count and sizes
+and the search size, the vocabulary where the graph shows it, and every token the graph returns.
+Checking a written graph against PyTorch is `seqtrack.export.onnx`'s job. ``onnx`` and ``onnxruntime``
+are the optional ``export`` extra and are imported only when used.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import logging
 import warnings
@@ -35,8 +38,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqtrack.config import ModelConfig, model_config_from_dict, to_dict
-from seqtrack.errors import SeqTrackError
+from seqtrack.config import ModelConfig, to_dict
+from seqtrack.errors import SeqTrackError, safe_text
+from seqtrack.model.header import check_model_config
 from seqtrack.model.seqtrack import SeqTrack, stack_templates
 
 CONFIG_KEY = "seqtrack_config"
@@ -200,27 +204,95 @@ def quantize_int8(source: str | Path, target: str | Path) -> Path:
 
 
 def read_config(path: str | Path) -> ModelConfig:
-    """The `ModelConfig` stored in a written file's metadata."""
+    """The `ModelConfig` stored in a written file's metadata, checked against the graph (`check_graph`).
+
+    Raises:
+        OnnxError: a missing or unreadable file, a file seqtrack did not write, an invalid config, or a
+            graph whose inputs (or vocabulary) do not match it.
+    """
     onnx = require("onnx")
     path = Path(path)
     if not path.is_file():
-        raise OnnxError(f"ONNX file not found: {path}")
+        raise OnnxError(safe_text(f"ONNX file not found: {path}"))
     try:
         proto = onnx.load(str(path), load_external_data=False)
     except Exception as error:  # protobuf raises several types for damaged files
-        raise OnnxError(f"{path} is not a readable ONNX file: {type(error).__name__}: {error}") from None
-    return _config_from_props({p.key: p.value for p in proto.metadata_props}, path)
+        raise OnnxError(safe_text(f"{path} is not a readable ONNX file: {type(error).__name__}: {error}")) from None
+    config = _config_from_props({p.key: p.value for p in proto.metadata_props}, path)
+    graph = proto.graph
+    if any(init.data_location == onnx.TensorProto.EXTERNAL for init in graph.initializer):
+        # ONNX Runtime would read the files those entries name; `write_onnx` never writes any.
+        raise OnnxError(safe_text(f"{path} keeps weights in external files, which seqtrack export never writes"))
+    initializers = {init.name: tuple(init.dims) for init in graph.initializer}
+    inputs = [
+        (i.name, [_dim(d) for d in i.type.tensor_type.shape.dim]) for i in graph.input if i.name not in initializers
+    ]
+    check_graph(inputs, [o.name for o in graph.output], config, path)
+    vocab = initializers.get(_VOCAB_BIAS)
+    if vocab is not None and vocab != (config.vocab_size,):
+        raise OnnxError(
+            safe_text(
+                f"{path}: the graph's vocabulary has {vocab[0] - 2 if len(vocab) == 1 else vocab} bins, "
+                f"its metadata config says {config.bins}"
+            )
+        )
+    return config
+
+
+_VOCAB_BIAS = "model.vocab_embed.layers.2.bias"  # (bins + 2,): the initializer that shows the vocabulary
+
+
+def _dim(dim: Any) -> int | str:
+    return dim.dim_value if dim.HasField("dim_value") else dim.dim_param
+
+
+def check_graph(inputs: list[tuple[str, list]], outputs: list[str], config: ModelConfig, path: str | Path) -> None:
+    """Refuse a graph whose inputs are not ``templates (B, T, 3, H, H)``, ``search (B, 3, S, S)`` and
+    ``window ()`` with ``T``, ``H`` and ``S`` those of ``config`` (the batch may be symbolic), or whose
+    outputs lack ``tokens`` and ``probs``: the tracker crops what the config says, and a graph of other
+    sizes would fail on every frame or read the crops wrongly.
+
+    Raises:
+        OnnxError: one line naming the input, its shape and the config's values.
+    """
+    names = [name for name, _ in inputs]
+    if names != list(INPUT_NAMES) or not set(OUTPUT_NAMES) <= set(outputs):
+        raise OnnxError(
+            safe_text(
+                f"{path}: the graph's inputs {names} / outputs {list(outputs)} are not the seqtrack read-out's "
+                f"{list(INPUT_NAMES)} / {list(OUTPUT_NAMES)}"
+            )
+        )
+    t, s = config.template_size, config.search_size
+    expected = {"templates": [config.num_templates, 3, t, t], "search": [3, s, s], "window": None}
+    for name, shape in inputs:
+        wanted = expected[name]
+        fits = shape == [] if wanted is None else len(shape) == len(wanted) + 1 and list(shape[1:]) == wanted
+        if not fits:
+            want = "()" if wanted is None else "(B, " + ", ".join(map(str, wanted)) + ")"
+            raise OnnxError(
+                safe_text(
+                    f"{path}: the graph's input {name!r} has shape {shape}, but its metadata config "
+                    f"(num_templates {config.num_templates}, template_size {t}, search_size {s}) needs {want}"
+                )
+            )
 
 
 def _config_from_props(props: dict[str, str], path: Path) -> ModelConfig:
     if CONFIG_KEY not in props:
-        raise OnnxError(f"{path} was not written by seqtrack export (no {CONFIG_KEY!r} metadata)")
+        raise OnnxError(safe_text(f"{path} was not written by seqtrack export (no {CONFIG_KEY!r} metadata)"))
     if props.get(GRAPH_KEY) != GRAPH_KIND:
-        raise OnnxError(f"{path} holds graph kind {props.get(GRAPH_KEY)!r}, this version reads {GRAPH_KIND!r}")
+        raise OnnxError(
+            safe_text(f"{path} holds graph kind {str(props.get(GRAPH_KEY))[:40]!r}, this version reads {GRAPH_KIND!r}")
+        )
     try:
-        return model_config_from_dict(json.loads(props[CONFIG_KEY]))
-    except (ValueError, TypeError, SeqTrackError) as error:
-        raise OnnxError(f"{path}: invalid model config in its metadata: {error}") from None
+        data = json.loads(props[CONFIG_KEY])
+    except (ValueError, RecursionError):
+        raise OnnxError(safe_text(f"{path}: the model config in its metadata is not valid JSON")) from None
+    try:
+        return check_model_config(data, path)  # every field's type and range (seqtrack.config.model)
+    except SeqTrackError as error:
+        raise OnnxError(str(error)) from None
 
 
 # ---------------------------------------------------------------------------------------------- predictor
@@ -248,7 +320,11 @@ class OnnxPredictor:
         ort = require("onnxruntime")
         self.path = Path(path)
         if not self.path.is_file():
-            raise OnnxError(f"ONNX file not found: {self.path}")
+            raise OnnxError(safe_text(f"ONNX file not found: {self.path}"))
+        if importlib.util.find_spec("onnx") is not None:
+            # Metadata, inputs and vocabulary checked before ONNX Runtime reads the graph (ONNX Runtime does not
+            # show initializers: without ``onnx`` the checks below and in `generate` still apply).
+            read_config(self.path)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
@@ -261,10 +337,14 @@ class OnnxPredictor:
                 str(self.path), sess_options=options, providers=providers or ["CPUExecutionProvider"]
             )
         except Exception as error:  # ORT raises its own Fail/InvalidGraph/... types
-            raise OnnxError(f"{self.path} could not be loaded by ONNX Runtime: {error}") from None
+            raise OnnxError(safe_text(f"{self.path} could not be loaded by ONNX Runtime: {error}")) from None
         props = dict(self.session.get_modelmeta().custom_metadata_map)
         self.config = _config_from_props(props, self.path)
+        inputs = [(i.name, list(i.shape)) for i in self.session.get_inputs()]
+        check_graph(inputs, [o.name for o in self.session.get_outputs()], self.config, self.path)
         self.precision = props.get(PRECISION_KEY, "fp32")
+        if self.precision not in ("fp32", "int8"):
+            raise OnnxError(safe_text(f"{self.path}: unknown precision {self.precision[:20]!r} in its metadata"))
         self.device = torch.device("cpu")
         self.dtype = torch.float32
         shape = self.session.get_inputs()[1].shape[0]
@@ -295,6 +375,15 @@ class OnnxPredictor:
             )
         feeds = {"templates": _numpy32(templates), "search": _numpy32(search), "window": np.array(bool(window))}
         tokens, probs = self.session.run(list(OUTPUT_NAMES), feeds)
+        # A token outside the config's bins means the metadata does not describe this graph: never turn it
+        # into a box.
+        if tokens.shape != (batch, 4) or tokens.size and not (0 <= tokens.min() and tokens.max() < self.config.bins):
+            raise OnnxError(
+                safe_text(
+                    f"{self.path}: the graph returned tokens outside the {self.config.bins} bins of its "
+                    "metadata config: the metadata does not describe this graph"
+                )
+            )
         return torch.from_numpy(tokens), torch.from_numpy(probs)
 
     def __repr__(self) -> str:
@@ -315,5 +404,6 @@ __all__ = [
     "read_config",
     "example_inputs",
     "require",
+    "check_graph",
     "GRAPH_KIND",
 ]

@@ -155,8 +155,14 @@ def validate_frame(frame: np.ndarray, where: str = "frame") -> np.ndarray:
     return frame
 
 
+# Init boxes outside these sizes are typing mistakes (a unit slip, an exponent), not targets: refused.
+MIN_BOX_SIDE = 1e-3  # pixels
+MAX_BOX_FRAMES = 100  # a width (height) over this many frame widths (heights)
+
+
 def validate_init_box(box: np.ndarray, frame_hw: tuple[int, int], label: str = "box") -> None:
-    """Reject boxes that cannot start a track: non-finite, ``w`` or ``h <= 0``, or outside the frame."""
+    """Reject boxes that cannot start a track: non-finite, ``w`` or ``h <= 0``, outside the frame, or
+    absurdly sized (a side below `MIN_BOX_SIDE` px or over `MAX_BOX_FRAMES` times the frame's)."""
     x, y, w, h = (float(v) for v in box)
     height, width = frame_hw
     shown = f"{label} {x:g},{y:g},{w:g},{h:g}"
@@ -164,6 +170,13 @@ def validate_init_box(box: np.ndarray, frame_hw: tuple[int, int], label: str = "
         raise InputError(f"{shown} has non-finite values")
     if w <= 0 or h <= 0:
         raise InputError(f"{shown} must have positive width and height")
+    if w < MIN_BOX_SIDE or h < MIN_BOX_SIDE:
+        raise InputError(f"{shown} is too small: width and height must be at least {MIN_BOX_SIDE:g} px")
+    if w > MAX_BOX_FRAMES * width or h > MAX_BOX_FRAMES * height:
+        raise InputError(
+            f"{shown} is too large for the first frame ({width}x{height}): width and height must be at most "
+            f"{MAX_BOX_FRAMES}x the frame's"
+        )
     if x >= width or y >= height or x + w <= 0 or y + h <= 0:
         raise InputError(f"{shown} lies outside the first frame ({width}x{height})")
 

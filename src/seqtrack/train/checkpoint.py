@@ -9,24 +9,32 @@ Layout of ``--out``::
     resume.pt                        everything needed to continue exactly (see `ResumeState`)
     finished.json                    written once the last epoch is done (a finished run is never resumed)
 
-Every file is written to a temporary name, flushed, fsync'ed and moved over the old one with
-``os.replace`` (then the folder is fsync'ed), so a SIGKILL or a power loss leaves either the old or the
-new file, never a torn one. Only rank 0 writes.
+Every file is written to a temporary name (`seqtrack.io.files.atomic_path`), flushed, fsync'ed and moved
+over the old one with ``os.replace`` (then the folder is fsync'ed), so a SIGKILL or a power loss leaves
+either the old or the new file, never a torn one; a full disk is one error line and the previous file
+stays. The temporary files a SIGKILL leaves behind are removed when the next run starts
+(`remove_stale_temp_files`). Only rank 0 writes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
+import re
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+import yaml
 
+from seqtrack.config import to_dict
 from seqtrack.errors import CheckpointError
+from seqtrack.io.files import atomic_path
 
 RESUME_FORMAT = 1
 
@@ -45,54 +53,80 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _temporary(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp{os.getpid()}")
-
-
-def commit(tmp: Path, path: Path) -> None:
-    """fsync ``tmp``, move it over ``path`` atomically, fsync the folder."""
-    with open(tmp, "rb+") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+@contextlib.contextmanager
+def durable_path(path: Path, what: str) -> Iterator[Path]:
+    """A temporary path to write ``path`` through (`seqtrack.io.files.atomic_path`: fsync'ed, renamed over
+    ``path``; on failure removed, ``path`` unchanged and one `InputError` naming ``what``), then the folder
+    fsync'ed so that the rename itself survives a power loss."""
+    path = Path(path)
+    with atomic_path(path, what) as temp:
+        yield temp
     _fsync_dir(path.parent)
 
 
-def _atomic(path: Path, write) -> None:
-    """``write(tmp)`` then `commit`; the temporary file is removed if anything fails."""
-    path = Path(path)
-    tmp = _temporary(path)
-    try:
-        write(tmp)
-        commit(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+def atomic_write_bytes(path: Path, data: bytes, what: str = "run file") -> None:
     """Write ``data`` to ``path`` atomically and durably."""
-    _atomic(path, lambda tmp: tmp.write_bytes(data))
+    with durable_path(path, what) as temp:
+        temp.write_bytes(data)
 
 
-def atomic_torch_save(obj: Any, path: Path) -> None:
+def atomic_torch_save(obj: Any, path: Path, what: str = "resume file") -> None:
     """``torch.save`` to ``path`` atomically and durably."""
-
-    def write(tmp: Path) -> None:
-        with open(tmp, "wb") as handle:
+    with durable_path(path, what) as temp:
+        with open(temp, "wb") as handle:
             torch.save(obj, handle)
-
-    _atomic(path, write)
 
 
 def atomic_save_weights(model: torch.nn.Module, path: Path) -> None:
-    """Our safetensors checkpoint (`seqtrack.model.weights.save_safetensors`), atomically and durably."""
-    from seqtrack.model.weights import save_safetensors
+    """Our safetensors checkpoint (the layout of `seqtrack.model.weights.save_safetensors`: the tensors and
+    the model config in the metadata), atomically and durably.
 
-    def write(tmp: Path) -> None:
-        save_safetensors(model, tmp)
-        os.chmod(tmp, 0o644)  # the safetensors writer creates owner-only files; checkpoints are meant to be shared
+    The bytes are made in memory and written here rather than by the safetensors writer, which goes
+    through a temporary file of its own with a random name: a killed run would leave files that
+    `remove_stale_temp_files` cannot tell from a live writer's, and a full disk must surface as an
+    `OSError` to become one error line.
+    """
+    from safetensors.torch import save
 
-    _atomic(path, write)
+    from seqtrack.model.header import CONFIG_KEY
+
+    tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    metadata = {CONFIG_KEY: json.dumps(to_dict(model.config)), "format": "pt"}
+    atomic_write_bytes(path, save(tensors, metadata=metadata), what="weights checkpoint")
+
+
+# Temporary files of the atomic writers: ``.NAME.PID.tmp`` (`seqtrack.io.files.temporary_path`) and, from
+# earlier versions of this module, ``.NAME.tmpPID``.
+_TEMP_NAMES = (re.compile(r"^\..+\.(\d+)\.tmp$"), re.compile(r"^\..+\.tmp(\d+)$"))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def remove_stale_temp_files(folder: Path) -> list[Path]:
+    """Delete the temporary files that killed writers left in a run folder (their process no longer
+    runs: a SIGKILL during a checkpoint write leaves one each time); returns what was removed.
+
+    Files of live processes are kept: they may be writing right now.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    removed = []
+    for path in folder.iterdir():
+        match = next((m for m in (p.match(path.name) for p in _TEMP_NAMES) if m), None)
+        if match and path.is_file() and not _pid_alive(int(match.group(1))):
+            with contextlib.suppress(OSError):  # gone meanwhile, or not ours to remove
+                path.unlink()
+                removed.append(path)
+    return removed
 
 
 # ---------------------------------------------------------------------------------------------- RNG states
@@ -209,7 +243,7 @@ class ResumeState:
 
 def save_resume(state: ResumeState, path: Path) -> None:
     """Write ``resume.pt`` atomically."""
-    atomic_torch_save(state.to_payload(), path)
+    atomic_torch_save(state.to_payload(), path, what="resume file")
 
 
 def load_resume(path: Path) -> ResumeState:
@@ -277,7 +311,12 @@ class RunFolder:
                 p.unlink()
 
     def mark_finished(self, summary: dict) -> None:
-        atomic_write_bytes(self.finished, (json.dumps(summary, indent=2) + "\n").encode())
+        atomic_write_bytes(self.finished, (json.dumps(summary, indent=2) + "\n").encode(), what="finished.json")
+
+    def write_config(self, config: Any) -> None:
+        """``config.yaml``: the experiment config (a config dataclass) in our YAML layout, atomically."""
+        text = yaml.safe_dump(to_dict(config), sort_keys=False)
+        atomic_write_bytes(self.config, text.encode("utf-8"), what="config.yaml")
 
 
 __all__ = [
@@ -291,4 +330,6 @@ __all__ = [
     "atomic_torch_save",
     "atomic_save_weights",
     "atomic_write_bytes",
+    "durable_path",
+    "remove_stale_temp_files",
 ]

@@ -13,6 +13,7 @@ import torch
 import torch.distributed as dist
 
 from seqtrack.errors import InputError
+from seqtrack.runtime.devices import resolve_device
 
 
 @dataclass(frozen=True)
@@ -40,25 +41,19 @@ class DistContext:
         return self.world_size > 1
 
 
-def resolve_device(name: str, local_rank: int = 0) -> torch.device:
-    """``"auto"`` → ``cuda:<local_rank>`` when a GPU is visible, else CPU; ``"cpu"``/``"cuda"`` explicitly."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda":
-        if not torch.cuda.is_available():
-            raise InputError("--device cuda was asked for but no CUDA device is visible")
-        return torch.device("cuda", local_rank % max(1, torch.cuda.device_count()))
-    if name == "cpu":
-        return torch.device("cpu")
-    raise InputError(f"unknown device {name!r}; expected auto, cpu or cuda")
-
-
 def setup(device: str = "auto") -> DistContext:
-    """Start the process group when launched with ``WORLD_SIZE > 1`` (else a single-process context)."""
+    """Start the process group when launched with ``WORLD_SIZE > 1`` (else a single-process context).
+
+    ``device``: ``auto``, ``cpu``, ``cuda`` (``cuda:<LOCAL_RANK>`` under ``torchrun``), ``cuda:N`` (one
+    process only) or ``mps``, checked by `seqtrack.runtime.devices.resolve_device`.
+    """
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    target = resolve_device(device, local_rank)
+    if world_size > 1 and ":" in str(device):
+        # Every process would take that one GPU: under torchrun each takes its own, cuda:<LOCAL_RANK>.
+        raise InputError(f"--device {device} names one GPU for {world_size} processes: pass --device cuda")
+    target = resolve_device(device, local_rank=local_rank)
     if world_size <= 1:
         if target.type == "cuda":
             torch.cuda.set_device(target)
@@ -123,5 +118,4 @@ __all__ = [
     "mean_over_ranks",
     "gather_objects",
     "broadcast_object",
-    "resolve_device",
 ]

@@ -16,8 +16,9 @@ had never stopped. TensorBoard scalars are written too when ``torch.utils.tensor
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+
+from seqtrack.io.files import OutputError, atomic_write_text, os_error_text
 
 
 class MetricsLog:
@@ -34,7 +35,12 @@ class MetricsLog:
     ) -> None:
         self.path = Path(path)
         self.enabled = enabled
-        self._handle = open(self.path, "a", encoding="utf-8") if enabled else None
+        self._handle = None
+        if enabled:
+            try:
+                self._handle = open(self.path, "a", encoding="utf-8")
+            except OSError as error:
+                raise self._error(error) from None
         self._tb = None
         if enabled and tensorboard_dir is not None:
             try:
@@ -48,8 +54,12 @@ class MetricsLog:
         """Append one record (flushed to the OS at once: a killed process loses nothing written)."""
         if not self.enabled:
             return
-        self._handle.write(json.dumps(record, separators=(",", ":")) + "\n")
-        self._handle.flush()
+        try:
+            self._handle.write(json.dumps(record, separators=(",", ":")) + "\n")
+            self._handle.flush()
+        except OSError as error:
+            # A full disk: at most a torn last line, which `read_metrics` skips and a resume cuts off.
+            raise self._error(error) from None
         if self._tb is not None:
             kind = record.get("kind")
             step = record.get("step", 0)
@@ -61,9 +71,15 @@ class MetricsLog:
                 ):
                     self._tb.add_scalar(f"{kind}/{key}", value, step)
 
+    def _error(self, error: OSError) -> OutputError:
+        return OutputError(f"could not write the metrics log {self.path}: {os_error_text(error)}")
+
     def close(self) -> None:
         if self._handle is not None:
-            self._handle.close()
+            try:
+                self._handle.close()
+            except OSError:  # the data that failed to flush was reported by `write`
+                pass
             self._handle = None
         if self._tb is not None:
             self._tb.close()
@@ -99,9 +115,7 @@ def truncate_after(path: Path, step: int) -> int:
             continue
         if int(record.get("step", 0)) <= step:
             kept.append(line)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text("".join(f"{line}\n" for line in kept), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, "".join(f"{line}\n" for line in kept), what="the metrics log")
     return len(lines) - len(kept)
 
 

@@ -29,8 +29,9 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from seqtrack.config import ExperimentConfig, save_yaml, to_dict
+from seqtrack.config import ExperimentConfig, to_dict
 from seqtrack.errors import InputError
+from seqtrack.io.files import OutputError, os_error_text
 from seqtrack.train import distributed
 from seqtrack.train.checkpoint import (
     Progress,
@@ -39,9 +40,11 @@ from seqtrack.train.checkpoint import (
     atomic_save_weights,
     capture_rng,
     load_resume,
+    remove_stale_temp_files,
     restore_rng,
     save_resume,
 )
+from seqtrack.train.checks import check_before_writing
 from seqtrack.train.datasets import build_training_dataset
 from seqtrack.train.metrics import MetricsLog, truncate_after
 from seqtrack.train.optim import build_optimizer, build_scheduler
@@ -87,6 +90,7 @@ class Trainer:
     def _settle_folder(self) -> ResumeState | None:
         """Start the run folder afresh (None) or load its resume point, as rank 0 decided for every rank."""
         if self.context.is_main:
+            remove_stale_temp_files(self.run.path)  # left by killed runs: each SIGKILL may leave one
             decision, message = folder_decision(self.run, self.options.force, self.options.resume)
         else:
             decision, message = "", ""
@@ -97,9 +101,14 @@ class Trainer:
             self._say(message)
         if decision == "fresh":
             if self.context.is_main:
-                self.run.path.mkdir(parents=True, exist_ok=True)
-                self.run.clear()
-                save_yaml(self.config, self.run.config)
+                try:
+                    self.run.path.mkdir(parents=True, exist_ok=True)
+                    self.run.clear()
+                except OSError as error:
+                    raise OutputError(
+                        f"could not prepare the run folder {self.run.path}: {os_error_text(error)}"
+                    ) from None
+                self.run.write_config(self.config)
             distributed.barrier(self.context)
             return None
         state = load_resume(self.run.resume)
@@ -166,8 +175,7 @@ class Trainer:
         """`fit` inside an initialised process group: set up (or resume), run the epochs left, summarise."""
         self._set_kernel_modes()
         # Everything that can fail on user input is checked before the run folder is touched.
-        self._check_initial_weights()
-        self._check_recipe()
+        check_before_writing(self.config, self.options, self.context)
         dataset = self.dataset
         if dataset is None:
             dataset = build_training_dataset(self.config, self.options.roots, self.config.train.seed)
@@ -189,16 +197,6 @@ class Trainer:
             torch.backends.cudnn.benchmark = False
         elif self.context.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
-
-    def _check_initial_weights(self) -> None:
-        """``--mae`` / ``--init``: the files exist, and at most one of them is given."""
-        opts = self.options
-        if opts.mae is not None and not Path(opts.mae).is_file():
-            raise InputError(f"MAE pre-training file not found: {opts.mae}")
-        if opts.init is not None and not Path(opts.init).is_file():
-            raise InputError(f"--init weights file not found: {opts.init}")
-        if opts.init is not None and opts.mae is not None:
-            raise InputError("--init and --mae both initialise the encoder; give one of them")
 
     def _start_session(self, dataset, state: ResumeState | None) -> Session:
         """Model, optimisation state, training step and metrics log of this call, from ``state`` when resuming.
@@ -256,26 +254,12 @@ class Trainer:
             net = DistributedDataParallel(self.model, device_ids=device_ids, forward_sync_buffers=False)
         return TrainStep.from_recipe(net, train, ctx.device, optimizer=self.optimizer, scaler=self.scaler)
 
-    def _check_recipe(self) -> None:
-        """Refuse, before any file is written, an epoch shorter than one global batch and an AMP mode the
-        device cannot run (`autocast_context` raises for fp16 off CUDA)."""
-        from seqtrack.train.step import autocast_context
-
-        ctx, train = self.context, self.config.train
-        global_batch = train.batch_size * ctx.world_size
-        if train.samples_per_epoch // global_batch < 1:
-            raise InputError(
-                f"samples_per_epoch {train.samples_per_epoch} is smaller than the global batch "
-                f"{global_batch} ({train.batch_size} x {ctx.world_size} processes)"
-            )
-        autocast_context(ctx.device, train.amp)
-
     def _batch_layout(self, progress: Progress) -> tuple[int, int]:
         """``(global batch, steps per epoch)``; refuses an epoch shorter than one global batch and a resume
         point that is not on a global-batch boundary (another number of processes)."""
         ctx, train = self.context, self.config.train
         global_batch = train.batch_size * ctx.world_size
-        steps_per_epoch = train.samples_per_epoch // global_batch  # >= 1: `_check_recipe`
+        steps_per_epoch = train.samples_per_epoch // global_batch  # >= 1: `check_recipe`
         if progress.samples_in_epoch % global_batch:
             raise InputError(
                 f"the resume point is {progress.samples_in_epoch} samples into epoch {progress.epoch}, "
