@@ -4,8 +4,6 @@ weights of a tiny randomly initialised SeqTrack."""
 from __future__ import annotations
 
 import dataclasses
-import errno
-import os
 from pathlib import Path
 
 import pytest
@@ -42,28 +40,3 @@ def tiny_weights(tmp_path_factory) -> Path:
     weights = tmp_path_factory.mktemp("weights") / "tiny.safetensors"
     save_safetensors(SeqTrack(config).eval(), weights)
     return weights
-
-
-@pytest.fixture
-def full_disk(monkeypatch):
-    """``full_disk(match, after=0)``: from then on, flushing to disk (``os.fsync``, which every atomic write
-    calls before its rename) a file whose path contains ``match`` fails with ENOSPC, after ``after`` such
-    flushes succeeded: the disk fills up in the middle of a run. Linux only (the path comes from /proc)."""
-    if not Path("/proc/self/fd").is_dir():
-        pytest.skip("needs /proc/self/fd to tell which file is flushed")
-    real_fsync = os.fsync
-
-    def install(match: str, after: int = 0) -> None:
-        left = after
-
-        def fsync(fd: int) -> None:
-            nonlocal left
-            if match in os.readlink(f"/proc/self/fd/{fd}"):
-                if left <= 0:
-                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-                left -= 1
-            real_fsync(fd)
-
-        monkeypatch.setattr(os, "fsync", fsync)
-
-    return install

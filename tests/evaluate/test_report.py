@@ -67,6 +67,7 @@ def test_report_cli_table_json_plots(lasot_runs, tmp_path, capsys):
     assert "| Tracker | AUC | P | P_norm | OP50 | OP75 | FPS |" in table
     assert "| still |" in table and "| template |" in table
     assert "full_occlusion (1)" in table  # attribute table
+    assert "| Tracker | FPS | LaSOT (scored) | LaSOT |" in table  # throughput table
     data = json.loads(out_json.read_text())
     assert data["benchmark"] == "lasot" and data["sequences"] == benchmark.names()
     for tracker in data["trackers"]:
@@ -75,6 +76,8 @@ def test_report_cli_table_json_plots(lasot_runs, tmp_path, capsys):
             assert tracker["summary"][key] == pytest.approx(getattr(expected, key), abs=1e-12)
         np.testing.assert_allclose(tracker["summary"]["success_curve"], expected.success_curve)
         assert tracker["fps"] > 0
+        speed = next(t for t in data["throughput"]["trackers"] if t["name"] == tracker["name"])
+        assert speed["projected_seconds"]["lasot"] == pytest.approx(690_000 / tracker["fps"])
         assert f"{expected.auc:.1f}" in table
     for stem in ("success_plot", "precision_plot"):
         for suffix in (".png", ".pdf"):

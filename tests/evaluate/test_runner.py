@@ -15,7 +15,7 @@ import pytest
 from seqtrack.errors import InputError
 from seqtrack.evaluate.benchmarks import get_benchmark
 from seqtrack.evaluate.results import read_numbers, result_paths
-from seqtrack.evaluate.runner import RunOptions, run_benchmark
+from seqtrack.evaluate.runner import RunOptions, run_benchmark, worker_spec
 from seqtrack.evaluate.trackers import TrackerSpec, build_tracker, check_spec
 
 REPO = Path(__file__).resolve().parents[2]
@@ -112,6 +112,14 @@ def test_tracker_specs(doubles):
     with pytest.raises(InputError, match="unknown tracker"):
         check_spec(TrackerSpec(kind="kcf"))
     assert TrackerSpec(kind="seqtrack", weights="/w/SEQTRACK_ep0500.pth.tar").label == "seqtrack-SEQTRACK_ep0500"
+
+
+def test_workers_take_the_devices_round_robin(tmp_path):
+    spec = TrackerSpec(kind="seqtrack", weights="w.pth", device="cpu")
+    options = RunOptions(results_dir=tmp_path, workers=5, devices=("cuda:0", "cuda:1"))
+    assert [worker_spec(spec, options, k).device for k in range(5)] == ["cuda:0", "cuda:1"] * 2 + ["cuda:0"]
+    assert worker_spec(spec, options, 1) == TrackerSpec(kind="seqtrack", weights="w.pth", device="cuda:1")
+    assert worker_spec(spec, RunOptions(results_dir=tmp_path), 3) is spec  # no --devices: the spec's own
 
 
 def test_opencv_mil_adapter(bench_roots, tmp_path):

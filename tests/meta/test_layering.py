@@ -26,6 +26,7 @@ RANKS = {
     "evaluate": 7,
     "export": 7,
     "bench": 8,
+    "integrations": 8,
     "cli": 9,
     "app": 9,
 }

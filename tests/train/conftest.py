@@ -3,7 +3,6 @@ dataset, and a helper that runs ``seqtrack train`` in a subprocess."""
 
 from __future__ import annotations
 
-import errno
 import os
 import subprocess
 import sys
@@ -178,28 +177,3 @@ class SquaresDataset(torch.utils.data.Dataset):
 def squares():
     """The `SquaresDataset` class."""
     return SquaresDataset
-
-
-@pytest.fixture
-def full_disk(monkeypatch):
-    """``full_disk(match, after=0)``: from then on, flushing to disk (``os.fsync``, which every atomic write
-    calls before its rename) a file whose path contains ``match`` fails with ENOSPC, after ``after`` such
-    flushes succeeded. Linux only (the path comes from /proc)."""
-    if not Path("/proc/self/fd").is_dir():
-        pytest.skip("needs /proc/self/fd to tell which file is flushed")
-    real_fsync = os.fsync
-
-    def install(match: str, after: int = 0) -> None:
-        left = after
-
-        def fsync(fd: int) -> None:
-            nonlocal left
-            if match in os.readlink(f"/proc/self/fd/{fd}"):
-                if left <= 0:
-                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-                left -= 1
-            real_fsync(fd)
-
-        monkeypatch.setattr(os, "fsync", fsync)
-
-    return install

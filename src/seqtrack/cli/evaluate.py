@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
@@ -47,9 +48,27 @@ def _predictor_options(args: argparse.Namespace):
     )
 
 
+def _placement(args: argparse.Namespace, spec):
+    """``(launch, devices, workers)``: this process's torchrun rank, the devices its workers take
+    round-robin (each checked with ``spec``, then on this machine), and how many workers (default: one
+    per ``--devices`` entry, else 1)."""
+    from seqtrack.evaluate.scale import Launch, worker_devices
+    from seqtrack.evaluate.trackers import check_spec
+
+    launch = Launch.from_env()
+    devices = worker_devices(args.device, args.devices, launch, lambda name: check_spec(replace(spec, device=name)))
+    workers = args.workers if args.workers is not None else (len(devices) if args.devices else 1)
+    if workers < 1:
+        raise InputError(f"--workers must be at least 1, got {workers}")
+    if workers < len(devices):
+        print(f"note: --workers {workers} leaves {', '.join(devices[workers:])} unused", file=sys.stderr)
+    return launch, devices, workers
+
+
 def _eval(args: argparse.Namespace) -> int:
     from seqtrack.evaluate.runner import RunOptions, run_benchmark, with_preset
-    from seqtrack.evaluate.trackers import TrackerSpec, check_spec
+    from seqtrack.evaluate.scale import rank_share
+    from seqtrack.evaluate.trackers import TrackerSpec
 
     # The run flags first: a bad combination is one line before any file is read or written.
     predictor = _predictor_options(args)
@@ -63,20 +82,20 @@ def _eval(args: argparse.Namespace) -> int:
             options=set_overrides(args.set, _options(args.option))
             | ({"settings": "official"} if args.settings == "official" else {}),
             predictor=predictor,
-            device=args.device,
         ),
         benchmark,
     )
-    check_spec(spec)
+    launch, devices, workers = _placement(args, spec)
+    spec = replace(spec, device=devices[0])
     results = Path(args.results) if args.results else Path("runs") / (args.name or spec.label) / info.name
-    if args.workers < 1:
-        raise InputError(f"--workers must be at least 1, got {args.workers}")
     # A file where the folder should be, a read-only place, a name over 255 bytes: refused before any
     # sequence is tracked (the folder itself is made by the first result written).
     check_destination(results, "--results" if args.results else "the results folder", folder=True)
     names = _csv(args.sequences)
     sequences = benchmark.sequences(names)
-    if names is None and info.expected_count and len(sequences) != info.expected_count:
+    if launch.distributed:  # every rank computes the same partition of every sequence, done or not
+        sequences = rank_share(sequences, launch.rank, launch.world_size)
+    elif names is None and info.expected_count and len(sequences) != info.expected_count:
         print(
             f"note: {len(sequences)} {info.title} sequences under {benchmark.root}; the full benchmark has "
             f"{info.expected_count}",
@@ -89,19 +108,22 @@ def _eval(args: argparse.Namespace) -> int:
             results_dir=results,
             layout=info.layout,
             integer_boxes=args.integer_boxes,
-            workers=args.workers,
-            progress=not args.no_progress,
+            workers=workers,
+            # One rank's bars, not several ranks' bars drawn over each other on one terminal.
+            progress=not args.no_progress and launch.rank == 0,
+            devices=tuple(devices),
+            shared=launch.distributed,
         ),
     )
     print(
-        f"{info.name}: {len(summary.completed)} tracked, {len(summary.skipped)} already done, "
+        f"{launch.prefix}{info.name}: {len(summary.completed)} tracked, {len(summary.skipped)} already done, "
         f"{len(summary.failed)} failed -> {results} (updates preset {spec.updates!r})"
     )
     if summary.failed:
         for name, reason in summary.failed.items():
-            print(f"  failed {name}: {reason}", file=sys.stderr)
+            print(f"  {launch.prefix}failed {name}: {reason}", file=sys.stderr)
         print(
-            f"seqtrack: {len(summary.failed)} sequence(s) failed; re-run the same command to retry them",
+            f"seqtrack: {launch.prefix}{len(summary.failed)} sequence(s) failed; re-run the same command to retry them",
             file=sys.stderr,
         )
         return 1
@@ -119,6 +141,7 @@ def _report(args: argparse.Namespace) -> int:
         paired_differences,
         paired_table,
         resolve_runs,
+        speed_table,
         write_json,
     )
 
@@ -138,6 +161,9 @@ def _report(args: argparse.Namespace) -> int:
     attributes = attribute_table(report)
     if attributes:
         print(attributes)
+    speed = speed_table(report)
+    if speed:
+        print(speed)
     differences = {}
     if args.paired:
         if len(report.evaluations) < 2:
@@ -226,6 +252,9 @@ def _register_eval(subparsers: argparse._SubParsersAction) -> None:
             "  seqtrack eval lasot --root /data/lasot --weights seqtrack_b256.pth.tar --workers 2 \\\n"
             "      --backend onnxruntime --quantize int8     (results: runs/seqtrack-seqtrack_b256-onnxruntime-int8/)\n"
             "  seqtrack eval otb --root /data/otb --tracker mypkg.trackers:MyTracker --sequences Basketball,Bolt\n"
+            "  seqtrack eval lasot --root /data/lasot --weights seqtrack_b256.pth.tar --devices cuda:0,cuda:1\n"
+            "  torchrun --nnodes 2 --nproc-per-node 4 ... -m seqtrack eval lasot --root /data/lasot \\\n"
+            "      --weights seqtrack_b256.pth.tar --device cuda   (each rank: its share; cuda = cuda:<LOCAL_RANK>)\n"
             "The default root of BENCHMARK comes from SEQTRACK_<BENCHMARK>_ROOT (e.g. "
             f"{root_env_var('lasot')})."
         ),
@@ -255,7 +284,11 @@ def _register_eval(subparsers: argparse._SubParsersAction) -> None:
         metavar="PRESET",
         help="template-update preset (default: the benchmark's, e.g. lasot, got10k_test, default)",
     )
-    p.add_argument("--workers", type=int, default=1, help="worker processes (default 1: run in this process)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes (default: one per --devices entry, else 1: run in this process)",
+    )
     p.add_argument("--sequences", metavar="A,B,...", help="only these sequences")
     p.add_argument("--results", metavar="DIR", help="results folder (default runs/<name>/<benchmark>)")
     p.add_argument(
@@ -267,8 +300,14 @@ def _register_eval(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument(
         "--device",
-        default="cpu",
-        help="torch device of the seqtrack network in every worker (cpu, cuda, cuda:1, ...; default cpu)",
+        help="torch device of the seqtrack network in every worker (cpu, cuda, cuda:1, ...; default cpu; "
+        "under torchrun, cuda is cuda:<LOCAL_RANK>)",
+    )
+    p.add_argument(
+        "--devices",
+        metavar="D1,D2,...",
+        help="devices the worker processes take round-robin (worker k: device k mod their number), "
+        "e.g. cuda:0,cuda:1, or 'all' (every visible GPU); instead of --device",
     )
     _add_run_flags(p)
     p.set_defaults(handler=_eval)
@@ -297,7 +336,9 @@ def _register_report(subparsers: argparse._SubParsersAction) -> None:
             "Compare trackers on a benchmark. Each RUNS argument is a results folder, a folder holding\n"
             "<benchmark>/ (as 'seqtrack eval' writes), or a folder of tracker folders (runs/); NAME=PATH\n"
             "sets the label. Results of other trackers in the pytracking layout (tab or comma) work too.\n"
-            "Scores: AUC, P@20px, P_norm@0.2, OP50, OP75, FPS; GOT-10k val: AO, SR0.5, SR0.75 (toolkit rules)."
+            "Scores: AUC, P@20px, P_norm@0.2, OP50, OP75, FPS; GOT-10k val: AO, SR0.5, SR0.75 (toolkit rules).\n"
+            "Also: AUC per attribute (LaSOT's 14 from att/<seq>.txt, UAV123's 12) and the FPS per worker\n"
+            "process with the wall time it projects for each standard benchmark."
         ),
         epilog=(
             "example:\n  seqtrack report runs/ --benchmark lasot --root /data/lasot --json lasot.json --plots plots/"
@@ -307,7 +348,9 @@ def _register_report(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--benchmark", required=True, type=_benchmark_arg, help=f"one of: {_BENCH_LIST}")
     p.add_argument("--root", type=Path, help="benchmark folder (default: $SEQTRACK_<BENCHMARK>_ROOT)")
     p.add_argument("--json", metavar="FILE", help="also write the scores (and per-sequence values) as JSON")
-    p.add_argument("--plots", metavar="DIR", help="write success/precision plots (PNG and PDF) here")
+    p.add_argument(
+        "--plots", metavar="DIR", help="write success/precision plots and per-attribute success plots (PNG, PDF) here"
+    )
     p.add_argument("--sequences", metavar="A,B,...", help="score only these sequences")
     p.add_argument(
         "--allow-missing",

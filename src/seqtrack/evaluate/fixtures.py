@@ -8,9 +8,9 @@ textured patch cut from another sample image, moving at constant velocity. Nothi
     >>> get_benchmark("lasot", root).sequences()
 
 Each writer returns the folder to pass as ``--root`` and puts in a few layout-specific details worth
-testing: occlusion / out-of-view flags (LaSOT), absent frames (GOT-10k val), a NaN annotation row
-and attribute files (UAV123), comma / whitespace / tab separators and a two-target sequence (OTB),
-rectangle / polygon / mask regions (VOT).
+testing: occlusion / out-of-view flags and, on request, the 14 attribute files (LaSOT), absent frames
+(GOT-10k val), a NaN annotation row and attribute files (UAV123), comma / whitespace / tab separators
+and a two-target sequence (OTB), rectangle / polygon / mask regions (VOT).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from seqtrack.errors import InputError, require_extra
+from seqtrack.evaluate.benchmarks.lasot import ATTRIBUTES as LASOT_ATTRIBUTES
 
 _BACKGROUNDS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry")
 _TARGETS = ("chelsea", "astronaut", "coffee")
@@ -107,10 +108,17 @@ def _write_frames(folder: Path, frames: list[np.ndarray], pattern: str, start: i
 
 
 def write_lasot(
-    root: Path, spec: FixtureSpec = FixtureSpec(), classes: tuple[str, ...] = ("airplane", "bicycle")
+    root: Path,
+    spec: FixtureSpec = FixtureSpec(),
+    classes: tuple[str, ...] = ("airplane", "bicycle"),
+    attributes: bool = False,
 ) -> Path:
     """LaSOT layout with ``testing_set.txt``; sequence 0 has fully occluded frames, sequence 1
-    out-of-view frames (frames 4-5 and 7 respectively, 0-based)."""
+    out-of-view frames (frames 4-5 and 7 respectively, 0-based).
+
+    ``attributes=True`` also writes LaSOT's 14-flag attribute files (``att/<seq>.txt``, see
+    `_lasot_attribute_flags`): with two sequences or more every attribute has at least one sequence.
+    """
     names = []
     for i in range(spec.n_sequences):
         cls = classes[i % len(classes)]
@@ -129,8 +137,22 @@ def write_lasot(
         (seq_dir / "full_occlusion.txt").write_text(",".join(map(str, occlusion)) + "\n")
         (seq_dir / "out_of_view.txt").write_text(",".join(map(str, out_of_view)) + "\n")
         (seq_dir / "nlp.txt").write_text(f"a moving {cls}\n")
+        if attributes:
+            flags = _lasot_attribute_flags(i, bool(occlusion.any()), bool(out_of_view.any()))
+            (root / "att").mkdir(exist_ok=True)
+            (root / "att" / f"{name}.txt").write_text(",".join(map(str, flags)) + "\n")
     (root / "testing_set.txt").write_text("\n".join(names) + "\n")
     return root
+
+
+def _lasot_attribute_flags(index: int, full_occlusion: bool, out_of_view: bool) -> list[int]:
+    """The 14 LaSOT flags of sequence ``index``: alternating, so that sequences 0 and 1 together have
+    every attribute and each attribute's subset differs from the whole set; full occlusion and
+    out-of-view agree with the sequence's per-frame flag files, as in the real dataset."""
+    flags = [(index + k) % 2 for k in range(len(LASOT_ATTRIBUTES))]
+    flags[LASOT_ATTRIBUTES.index("full_occlusion")] = int(full_occlusion)
+    flags[LASOT_ATTRIBUTES.index("out_of_view")] = int(out_of_view)
+    return flags
 
 
 def write_lasot_ext(root: Path, spec: FixtureSpec = FixtureSpec()) -> Path:

@@ -5,7 +5,11 @@ tab or comma separated; GOT-10k layout ``<seq>/<seq>_001.txt``). Scoring follows
 `seqtrack.evaluate.metrics`: AUC / P / P_norm / OP50 / OP75 (pytracking conventions, defects fixed
 unless ``pytracking_compat``) or AO / SR0.5 / SR0.75 (GOT-10k toolkit conventions).
 
-FPS = scored frames / the sum of their per-frame times (``_time.txt`` files; NaN when absent).
+FPS = scored frames / the sum of their per-frame times (``_time.txt`` files; NaN when absent), per
+worker process; `seqtrack.evaluate.throughput` projects it onto the standard benchmarks.
+
+Attributes: each sequence's boolean ``attributes`` (LaSOT's 14, UAV123's 12...) give a per-attribute
+table, in the order the benchmark lists them, with the number of scored sequences having each.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from seqtrack.evaluate.metrics import (
 )
 from seqtrack.evaluate.results import find_boxes_files, find_time_file, has_results, read_numbers
 from seqtrack.evaluate.significance import PairedDifference, paired_bootstrap
+from seqtrack.evaluate.throughput import BENCHMARK_SIZES, throughput_rows, throughput_table
 from seqtrack.io.files import OutputError, atomic_write_text, os_error_text, refuse_overlaps
 from seqtrack.io.images import ImageReadError, read_rgb
 
@@ -57,6 +62,7 @@ class TrackerEvaluation:
         curves: sequence name -> `SequenceCurves` (pytracking scoring only).
         attributes: attribute -> `Summary` over the sequences having it (pytracking scoring only).
         fps: frames per second from the time files (NaN if none).
+        timed_frames, timed_seconds: what ``fps`` is made of (frames with a time, their total seconds).
     """
 
     run: TrackerRun
@@ -65,17 +71,26 @@ class TrackerEvaluation:
     curves: dict[str, SequenceCurves] = field(default_factory=dict)
     attributes: dict[str, Summary] = field(default_factory=dict)
     fps: float = float("nan")
+    timed_frames: int = 0
+    timed_seconds: float = 0.0
 
 
 @dataclass
 class Report:
-    """Everything `seqtrack report` prints and saves."""
+    """Everything `seqtrack report` prints and saves.
+
+    ``attribute_counts``: attribute -> number of scored sequences having it, for every attribute some
+    scored sequence lists (0 included), in the benchmark's order; ``n_frames``: frames of the scored
+    sequences.
+    """
 
     benchmark: BenchmarkInfo
     sequences: list[str]
     evaluations: list[TrackerEvaluation]
     pytracking_compat: bool = False
     missing: dict[str, list[str]] = field(default_factory=dict)
+    attribute_counts: dict[str, int] = field(default_factory=dict)
+    n_frames: int = 0
 
 
 # --- finding result folders -----------------------------------------------------------------------
@@ -217,8 +232,9 @@ def evaluate_run(
             one = summarize([merged], pytracking_compat=pytracking_compat)
             per_sequence[seq.name] = {"auc": one.auc, "precision": one.precision, "norm_precision": one.norm_precision}
     fps = frames_timed / seconds if seconds > 0 else float("nan")
+    timing = {"fps": fps, "timed_frames": frames_timed, "timed_seconds": seconds}
     if got10k:
-        return TrackerEvaluation(run=run, summary=got10k_summary(ious), per_sequence=per_sequence, fps=fps)
+        return TrackerEvaluation(run=run, summary=got10k_summary(ious), per_sequence=per_sequence, **timing)
     flags = {
         s.name: {k: bool(v) for k, v in s.attributes.items() if isinstance(v, (bool, np.bool_))} for s in sequences
     }
@@ -228,7 +244,7 @@ def evaluate_run(
         per_sequence=per_sequence,
         curves=curves,
         attributes=attribute_summaries(curves, flags, pytracking_compat=pytracking_compat),
-        fps=fps,
+        **timing,
     )
 
 
@@ -279,7 +295,27 @@ def build_report(
     if not scored:
         raise InputError("no sequence has results from every tracker")
     evaluations = [evaluate_run(info, scored, r, pytracking_compat=pytracking_compat) for r in runs]
-    return Report(info, [s.name for s in scored], evaluations, pytracking_compat, missing)
+    return Report(
+        info,
+        [s.name for s in scored],
+        evaluations,
+        pytracking_compat,
+        missing,
+        attribute_counts=attribute_counts(scored),
+        n_frames=sum(len(s.frames) for s in scored),
+    )
+
+
+def attribute_counts(sequences: Seq[Sequence]) -> dict[str, int]:
+    """Attribute -> number of ``sequences`` flagged with it, for every boolean attribute any of them lists
+    (zero counts kept: an attribute absent from a subset is worth seeing), in first-listed order, which is
+    the benchmark's own (LaSOT's toolkit order, for instance)."""
+    counts: dict[str, int] = {}
+    for seq in sequences:
+        for key, value in seq.attributes.items():
+            if isinstance(value, (bool, np.bool_)):
+                counts[key] = counts.get(key, 0) + int(bool(value))
+    return counts
 
 
 # --- output ---------------------------------------------------------------------------------------
@@ -314,20 +350,31 @@ def markdown_table(report: Report) -> str:
 
 
 def attribute_table(report: Report, metric: str = "auc") -> str:
-    """Per-attribute Markdown table (rows: attributes with their sequence count; columns: trackers);
-    empty string when the benchmark has no attributes."""
-    attributes = sorted({a for e in report.evaluations for a in e.attributes})
-    if not attributes:
+    """Per-attribute Markdown table (rows: attributes with their sequence count, in the benchmark's order;
+    columns: trackers); empty string when the benchmark has no attributes."""
+    counts = dict(report.attribute_counts)
+    for e in report.evaluations:  # a Report built by hand may lack the counts: take them from the scores
+        for attr, summary in e.attributes.items():
+            counts.setdefault(attr, summary.n_sequences)
+    if not counts:
         return ""
     header = "| Attribute (sequences) | " + " | ".join(e.run.name for e in report.evaluations) + " |"
     lines = [header, "|---|" + "---:|" * len(report.evaluations)]
-    for attr in attributes:
-        count = max((e.attributes[attr].n_sequences for e in report.evaluations if attr in e.attributes), default=0)
+    for attr, count in counts.items():
         values = [
             _fmt(getattr(e.attributes[attr], metric)) if attr in e.attributes else "–" for e in report.evaluations
         ]
         lines.append(f"| {attr} ({count}) | " + " | ".join(values) + " |")
     return "\n".join(lines) + f"\n\n{metric.upper()} by attribute.\n"
+
+
+def speed_table(report: Report) -> str:
+    """`throughput_table` of the report's trackers, the scored set projected too; empty without time files."""
+    return throughput_table({e.run.name: e.fps for e in report.evaluations}, _scored_size(report))
+
+
+def _scored_size(report: Report) -> tuple[str, int, int] | None:
+    return (report.benchmark.title, len(report.sequences), report.n_frames) if report.n_frames else None
 
 
 def paired_differences(report: Report, resamples: int = 10000, seed: int = 0) -> dict[str, PairedDifference]:
@@ -379,11 +426,20 @@ def report_dict(report: Report) -> dict[str, object]:
         "pytracking_compat": report.pytracking_compat,
         "sequences": report.sequences,
         "missing": report.missing,
+        "attribute_counts": report.attribute_counts,
+        "throughput": {
+            "per": "worker process",
+            "scored_frames": report.n_frames,
+            "benchmark_frames": {k: dataclasses.asdict(v) for k, v in BENCHMARK_SIZES.items()},
+            "trackers": throughput_rows({e.run.name: e.fps for e in report.evaluations}, _scored_size(report)),
+        },
         "trackers": [
             {
                 "name": e.run.name,
                 "results": str(e.run.results_dir),
                 "fps": None if not math.isfinite(e.fps) else e.fps,
+                "timed_frames": e.timed_frames,
+                "timed_seconds": e.timed_seconds,
                 "summary": e.summary.as_dict(),
                 "per_sequence": e.per_sequence,
                 "attributes": {a: s.as_dict() for a, s in e.attributes.items()},

@@ -2,7 +2,9 @@
 
 * **Parallel**: ``workers > 1`` starts that many processes (``spawn`` by default, safe with torch and
   threads); each builds its own tracker from the picklable `TrackerSpec` and pulls sequences from a
-  queue. ``workers <= 1`` runs in this process.
+  queue. ``workers <= 1`` runs in this process. `RunOptions.devices` places the workers on several
+  devices round-robin (each gets its own copy of the spec, `worker_spec`). Several machines share a
+  benchmark by running one share each (`seqtrack.evaluate.scale`) into one folder (`RunOptions.shared`).
 * **Resumable**: a sequence's result files are written only when it is complete, each atomically
   (`seqtrack.evaluate.results.atomic_write_text`); a re-run skips sequences whose files are complete.
   A result that cannot be written (full disk) stops the run with one error; what was written stays.
@@ -34,6 +36,7 @@ from seqtrack.data.sequence import Sequence
 from seqtrack.errors import DatasetError, SeqTrackError
 from seqtrack.evaluate.benchmarks.base import LAYOUT_PYTRACKING, Benchmark
 from seqtrack.evaluate.results import ResultsWriteError, is_complete, remove_stale_temp_files, write_result
+from seqtrack.evaluate.scale import remove_share_temp_files
 from seqtrack.evaluate.trackers import TrackerLike, TrackerSpec, box_and_score, build_tracker
 from seqtrack.io.images import read_rgb
 from seqtrack.tracking.loop import track_frames
@@ -53,6 +56,11 @@ class RunOptions:
         workers: number of worker processes; ``<= 1`` runs in the calling process.
         progress: show tqdm progress bars (on stderr).
         start_method: multiprocessing start method for workers (``"spawn"`` or ``"forkserver"``).
+        devices: devices the workers take round-robin (worker ``k``: ``devices[k % len(devices)]``; in
+            this process: the first); empty: the spec's own ``device`` everywhere.
+        shared: other processes, perhaps on other machines, write other sequences into the same folder
+            (a torchrun launch): only the temp files of this run's sequences are cleaned up, as a writer's
+            pid says nothing about whether a writer on another machine is alive.
     """
 
     results_dir: Path
@@ -61,6 +69,8 @@ class RunOptions:
     workers: int = 1
     progress: bool = True
     start_method: str = "spawn"
+    devices: tuple[str, ...] = ()
+    shared: bool = False
 
 
 @dataclass(frozen=True)
@@ -132,6 +142,21 @@ def _run_and_save(tracker: TrackerLike, seq: Sequence, options: RunOptions, on_f
     write_result(options.results_dir, seq.name, result.boxes, result.times, options.layout, options.integer_boxes)
 
 
+def worker_spec(spec: TrackerSpec, options: RunOptions, worker_id: int) -> TrackerSpec:
+    """The spec of worker ``worker_id`` (0 in this process): ``spec`` on its round-robin device."""
+    if not options.devices:
+        return spec
+    return replace(spec, device=options.devices[worker_id % len(options.devices)])
+
+
+def _clean_temp_files(options: RunOptions, sequences: list[Sequence]) -> None:
+    """Remove what killed writers left: in the whole folder, or only for ``sequences`` when it is shared."""
+    if options.shared:
+        remove_share_temp_files(Path(options.results_dir), sequences, options.layout)
+    else:
+        remove_stale_temp_files(Path(options.results_dir))
+
+
 def with_preset(spec: TrackerSpec, benchmark: Benchmark) -> TrackerSpec:
     """``spec`` with the benchmark's update preset (docs/official-behaviour.md §4.4) unless it already names one."""
     return spec if spec.updates else replace(spec, updates=benchmark.update_preset)
@@ -153,9 +178,10 @@ def run_benchmark(spec: TrackerSpec, sequences: Iterable[Sequence], options: Run
             disk...): the run stops there, the files written before stay whole and no temp file is left.
     """
     options_dir = Path(options.results_dir)
+    sequences = list(sequences)
     # The folder is made by the first result written (`write_result`), not here: a tracker that cannot be
     # built (unreadable weights, an absent device) must leave no empty results folder behind.
-    remove_stale_temp_files(options_dir)
+    _clean_temp_files(options, sequences)
     summary = RunSummary()
     pending = []
     for seq in sequences:
@@ -187,7 +213,7 @@ def run_benchmark(spec: TrackerSpec, sequences: Iterable[Sequence], options: Run
 
 def _run_in_process(spec, pending, options, summary, seq_bar, frame_bar) -> None:
     try:
-        tracker = build_tracker(spec)
+        tracker = build_tracker(worker_spec(spec, options, 0))
     except SeqTrackError:
         raise  # bad input (missing weights, unknown kind): one clear line from the CLI
     except Exception as error:  # noqa: BLE001 - every sequence fails the same way
@@ -305,7 +331,9 @@ def _run_in_workers(spec, pending, options, summary, seq_bar, frame_bar) -> None
     for _ in range(n_workers):
         tasks.put(None)
     workers = [
-        context.Process(target=_worker_main, args=(i, spec, options, tasks, events), daemon=True)
+        context.Process(
+            target=_worker_main, args=(i, worker_spec(spec, options, i), options, tasks, events), daemon=True
+        )
         for i in range(n_workers)
     ]
     for process in workers:
@@ -323,7 +351,7 @@ def _run_in_workers(spec, pending, options, summary, seq_bar, frame_bar) -> None
         events.close()
     if state.abort:
         # Workers stopped mid-write leave temp files: their processes are gone now, so they go too.
-        remove_stale_temp_files(Path(options.results_dir))
+        _clean_temp_files(options, pending)
         raise ResultsWriteError(state.abort)
     if state.fatal_message and not summary.completed and not summary.failed:
         raise SeqTrackError(state.fatal_message)  # no worker could build the tracker: one error line

@@ -40,13 +40,12 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Literal
 
 import numpy as np
 
 from seqtrack.errors import InputError
-from seqtrack.io.files import LineFile, interrupts_deferred
+from seqtrack.io.files import Closeable, LineFile, interrupts_deferred
 
 BoxLayout = Literal["plain", "pytracking", "got10k"]
 LAYOUTS: tuple[BoxLayout, ...] = ("plain", "pytracking", "got10k")
@@ -157,7 +156,7 @@ def _target_ids(targets: int | Sequence[int | str] | None) -> list[int | str] | 
     return ids
 
 
-class BoxWriter:
+class BoxWriter(Closeable):
     """Write per-frame ``xywh`` boxes (and scores, times) to text files, one flushed line per frame.
 
     Each line goes to the OS as it is written (`seqtrack.io.files.LineFile`), so a run that is interrupted
@@ -289,17 +288,6 @@ class BoxWriter:
         if self._time_file is not None:
             self._time_file.close()
             self._time_file = None
-
-    def __enter__(self) -> BoxWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 # ----------------------------------------------------------------------------------------------

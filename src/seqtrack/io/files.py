@@ -283,7 +283,22 @@ class LineFile:
         self.close()
 
 
+class Closeable:
+    """Base of the library's writers and sources: ``with obj:`` calls ``obj.close()`` on the way out,
+    whatever happened inside (subclasses make ``close`` safe to call twice)."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close()
+
+
 __all__ = [
+    "Closeable",
     "refuse_overlaps",
     "check_destination",
     "atomic_path",

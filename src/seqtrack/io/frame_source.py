@@ -10,17 +10,17 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from types import TracebackType
 
 import numpy as np
 
 from seqtrack.errors import InputError
+from seqtrack.io.files import Closeable
 
 DEFAULT_FPS = 30.0
 """Frame rate reported for image sequences, and for videos/streams/cameras that announce none."""
 
 
-class FrameSource(ABC):
+class FrameSource(ABC, Closeable):
     """An open source of RGB frames: iterate it for ``(index, frame_rgb)``; close it when done.
 
     A single-pass iterator (a camera or a video cannot rewind cheaply); use it as a context manager so
@@ -130,17 +130,6 @@ class FrameSource(ABC):
         self._done = True
         self._pending = None
         self._release()
-
-    def __enter__(self) -> FrameSource:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return (

@@ -22,7 +22,7 @@ import os
 from collections.abc import Iterator, Sequence
 from fractions import Fraction
 from pathlib import Path
-from types import ModuleType, TracebackType
+from types import ModuleType
 from typing import Literal
 
 import cv2
@@ -30,7 +30,7 @@ import numpy as np
 
 from seqtrack.errors import InputError
 from seqtrack.io.annotate import annotate_frame
-from seqtrack.io.files import OutputError, interrupts_deferred, os_error_text
+from seqtrack.io.files import Closeable, OutputError, interrupts_deferred, os_error_text
 
 _H264_CONTAINERS = frozenset({".mp4", ".m4v", ".mov", ".mkv"})
 _MJPG_CONTAINERS = frozenset({".avi"})
@@ -113,7 +113,7 @@ def _quiet_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-class AnnotatedVideoWriter:
+class AnnotatedVideoWriter(Closeable):
     """Encode annotated frames (boxes, scores, frame number) to a video file at the source fps.
 
     Args:
@@ -351,14 +351,3 @@ class AnnotatedVideoWriter:
                 f"could not write video {self.path}: it holds {count} of the {self.frames_written} frames "
                 "written (is the disk full?)"
             )
-
-    def __enter__(self) -> AnnotatedVideoWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
