@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install lint format test test-fast demo demo-model wheel-check clean
+.PHONY: install lint format test test-fast demo demo-model wheel-check vot-venv clean
 
 install: $(STAMP)
 
@@ -77,6 +77,19 @@ wheel-check: install
 	test "$$(wc -l < boxes.txt)" -eq 10; \
 	python -c "import seqtrack, sys; assert seqtrack.__file__.startswith(sys.prefix), seqtrack.__file__"; \
 	echo "wheel-check passed ($$(basename "$$wheel"))"
+
+# The VOT toolkit in a venv of its own: vot-toolkit pulls opencv-python (the GUI build), which must not
+# replace the headless OpenCV of $(VENV). tests/integrations/test_vot_toolkit.py runs the toolkit from
+# here (skipped while it is missing). Torch first and pinned (constraints.txt), as in `install`.
+VOT_VENV := .venv-vot
+vot-venv: $(VOT_VENV)/.installed
+$(VOT_VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VOT_VENV)
+	$(VOT_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VOT_VENV)/bin/python -m pip install --quiet -c constraints.txt torch==2.13.0
+	$(VOT_VENV)/bin/python -m pip install --quiet vot-toolkit==0.9.0 vot-trax==4.0.2 attributee==0.1.9
+	$(VOT_VENV)/bin/python -m pip install --quiet -c constraints.txt -e '.[synthetic]'
+	touch $@
 
 # Reproduces src/seqtrack/assets/seqtrack_demo.safetensors from scratch: generate the semi-real training
 # sets, then train on the CPU in six stages (two DDP processes, gloo, one thread each; about 8.2 hours

@@ -10,11 +10,13 @@ import numpy as np
 import pytest
 
 from seqtrack.errors import InputError
+from seqtrack.geometry.boxes import box_iou
 from seqtrack.integrations.vot_protocol import (
     VotRun,
     accuracy,
     eao_curve,
     expected_average_overlap,
+    pixel_overlap,
     run_supervised,
     run_unsupervised,
     segments,
@@ -64,8 +66,9 @@ def test_accuracy_robustness_and_eao_by_hand():
     # burn-in 2: frames 0-1 and 8-9 out, frame 3 is the failure: frames 2 (0.5), 10 (0.5), 11 (1)
     assert valid_mask(run, burn_in=2).nonzero()[0].tolist() == [2, 10, 11]
     assert accuracy(run, burn_in=2) == pytest.approx(2 / 3)
-    # burn-in 10 (the default): frames 8-17 are burn-in, 0-9 too: no valid frame is left
-    assert np.isnan(accuracy(run))
+    # burn-in 10 (the default): frames 8-17 are burn-in, 0-9 too: no valid frame is left, which the
+    # toolkit's per-sequence rule scores 0 and pooling frames leaves undefined
+    assert accuracy(run) == 0.0 and np.isnan(accuracy(run, weighting="frames"))
     # segments: [1, 0.5, 0] failed, [1, 0.5, 1] reached the end
     (first, failed_first), (second, failed_second) = segments(run)
     assert first.tolist() == [1.0, 0.5, 0.0] and failed_first
@@ -101,8 +104,11 @@ def test_eao_pools_sequences_and_accuracy_pools_frames():
     good = run_supervised(Scripted(), list(range(3)), constant_gt(3))  # segment [1, 0.5]
     # Phi(1) = (0 + 1) / 2, Phi(2) = (0 + 0.75) / 2, Phi(3) = 0 (only the failed one reaches 3)
     np.testing.assert_allclose(eao_curve([failing, good], high=3)[1:], [0.5, 0.375, 0.0])
-    assert accuracy([failing, good], burn_in=1) == pytest.approx(0.75)  # frames 1, 2 of `good` only
-    assert np.isnan(accuracy([failing], burn_in=1))
+    # pooled: frames 1, 2 of `good` only; per sequence (the toolkit): `failing` has none, so 0, and both
+    # sequences are 3 frames long: (0 * 3 + 0.75 * 3) / 6
+    assert accuracy([failing, good], burn_in=1, weighting="frames") == pytest.approx(0.75)
+    assert accuracy([failing, good], burn_in=1) == pytest.approx(0.375)
+    assert np.isnan(accuracy([failing], burn_in=1, weighting="frames")) and np.isnan(accuracy([]))
     assert summarize([failing, good], burn_in=1, low=1, high=3).failures_per_100 == pytest.approx(100 / 6)
 
 
@@ -160,3 +166,47 @@ def test_results_with_a_box_attribute_and_bad_inputs():
 
     with pytest.raises(InputError, match="shape"):
         run_supervised(Short(), [0, 1], constant_gt(2))
+
+
+def test_accuracy_weighs_sequences_by_length_and_can_count_init_frames_as_zero():
+    short = run_unsupervised(Scripted(), list(range(3)), constant_gt(3))  # frames 1, 2: 1, 0.5
+    long = run_unsupervised(Scripted(), list(range(1, 7)), constant_gt(6))  # frames 2..6: .5, 1, .5, 1, .5
+    assert accuracy(short, burn_in=1) == pytest.approx(0.75) and accuracy(long, burn_in=1) == pytest.approx(0.7)
+    assert accuracy([short, long], burn_in=1) == pytest.approx((0.75 * 3 + 0.7 * 6) / 9)
+    assert accuracy([short, long], burn_in=1, weighting="frames") == pytest.approx((1.5 + 3.5) / 7)
+    # burn-in 0: the toolkit counts the initialisation frame as a 0 (init_frames="zero"); we leave it out
+    assert accuracy(short, burn_in=0) == pytest.approx(0.75)
+    assert accuracy(short, burn_in=0, init_frames="zero") == pytest.approx(1.5 / 3)
+    assert accuracy(short, burn_in=1, init_frames="zero") == pytest.approx(0.75)  # only burn-in 0 differs
+    with pytest.raises(InputError, match="weighting"):
+        accuracy(short, weighting="pooled")
+    with pytest.raises(InputError, match="init_frames"):
+        accuracy(short, init_frames="one")
+
+
+def test_pixel_overlap_rounds_boxes_to_whole_pixels_like_the_toolkit():
+    # x 10.4 -> 10, w 9.6 -> 10: the same 10 x 10 pixels as BOX, where the exact IoU is below 1
+    nudged = np.array([10.4, 10.0, 9.6, 10.0])
+    assert pixel_overlap(nudged, BOX) == 1.0
+    assert box_iou(nudged, BOX) < 1.0
+    assert pixel_overlap([10.5, 10, 10, 10], BOX) == 1.0  # 10.5 rounds half to even: 10
+    assert pixel_overlap([11.5, 10, 10, 10], BOX) == pytest.approx(80 / 120)  # 11.5 -> 12: columns 12..21
+    # inside a 15 x 64 image only columns 10..14 are counted: 50 pixels each, all shared
+    assert pixel_overlap([10, 10, 20, 10], BOX, (15, 64)) == 1.0
+    assert pixel_overlap([10, 10, 20, 10], BOX) == pytest.approx(0.5)
+    # the toolkit's edge cases: a union one pixel wide is 1 (its "two empty regions"); outside the image, 0
+    assert pixel_overlap([5, 5, 1, 4], [5, 5, 1, 8]) == 1.0
+    assert pixel_overlap([100, 100, 5, 5], [103, 100, 5, 5], (64, 64)) == 0.0
+    assert pixel_overlap([0, 0, 0, 0], BOX) == 0.0  # an empty prediction covers no pixel
+
+
+def test_continuous_overlap_is_the_exact_iou():
+    class Nudged(Scripted):
+        def track(self, frame: int) -> np.ndarray:
+            return np.array([10.4, 10.0, 9.6, 10.0])
+
+    pixels = run_unsupervised(Nudged(), [0, 1], constant_gt(2))
+    exact = run_unsupervised(Nudged(), [0, 1], constant_gt(2), overlap="continuous")
+    assert pixels.overlaps[1] == 1.0 and exact.overlaps[1] == pytest.approx(96 / 100)
+    with pytest.raises(InputError, match="overlap"):
+        run_unsupervised(Nudged(), [0, 1], constant_gt(2), overlap="area")

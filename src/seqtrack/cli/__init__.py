@@ -35,6 +35,7 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "seqtrack.cli.export": ("export",),
     "seqtrack.cli.bench": ("bench",),
     "seqtrack.cli.demo": ("demo",),
+    "seqtrack.cli.vot": ("vot-workspace",),
 }
 
 
