@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -155,6 +155,21 @@ class _CaptureSource(FrameSource):
     """A source behind a ``cv2.VideoCapture``: quiet reads, release on close."""
 
     _capture: cv2.VideoCapture | None
+
+    def _start_live(self, capture, fps: float, start_frame: int, ended: Callable[[int], str]) -> None:
+        """Adopt an opened live capture (a stream or a camera: no frame count, no known size) and skip to
+        ``start_frame``; ``ended(frame)`` is the message when it stops before that."""
+        self._capture = capture
+        self.fps = fps
+        self.total_frames = None
+        self.num_frames = None
+        self.frame_size = None
+        with _quiet_opencv():
+            for skipped in range(start_frame):
+                if not capture.grab():
+                    self.close()
+                    raise InputError(ended(skipped))
+        self._prime()
 
     def _read_image(self) -> np.ndarray | None:
         """The next frame as RGB, or ``None`` when OpenCV returns none."""
@@ -291,17 +306,13 @@ class StreamSource(_CaptureSource):
                 f"{self.name} cannot be opened (unreachable, refused, not found, timed out after "
                 f"{_STREAM_TIMEOUT_MS // 1000} s, or not a video stream)"
             )
-        self._capture = capture
-        self.fps = _announced_fps(capture, limit=_MAX_STREAM_FPS)
-        self.total_frames = None  # a live stream has none; a served file's would only be a hint
-        self.num_frames = None
-        self.frame_size = None
-        with _quiet_opencv():
-            for skipped in range(start_frame):
-                if not capture.grab():
-                    self.close()
-                    raise InputError(f"{self.name} ended at frame {skipped}, before start_frame {start_frame}")
-        self._prime()
+        # A live stream has no frame count; a served file's would only be a hint.
+        self._start_live(
+            capture,
+            _announced_fps(capture, limit=_MAX_STREAM_FPS),
+            start_frame,
+            lambda skipped: f"{self.name} ended at frame {skipped}, before start_frame {start_frame}",
+        )
 
     def _read(self, index: int) -> np.ndarray | None:
         return self._read_image()
@@ -321,17 +332,12 @@ class CameraSource(_CaptureSource):
             raise InputError(
                 f"{self.name} cannot be opened (no such device, no permission, or in use by another program)"
             )
-        self._capture = capture
-        self.fps = _announced_fps(capture)
-        self.total_frames = None
-        self.num_frames = None
-        self.frame_size = None
-        with _quiet_opencv():
-            for skipped in range(start_frame):
-                if not capture.grab():
-                    self.close()
-                    raise InputError(f"{self.name} stopped delivering frames at frame {skipped}")
-        self._prime()
+        self._start_live(
+            capture,
+            _announced_fps(capture),
+            start_frame,
+            lambda skipped: f"{self.name} stopped delivering frames at frame {skipped}",
+        )
 
     def _read(self, index: int) -> np.ndarray | None:
         image = self._read_image()
