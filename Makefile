@@ -118,5 +118,7 @@ demo-model: install
 	$(TORCHRUN_DEMO) configs/demo_stage6.yaml --data-root $(DEMO_DATA) --synthetic $(DEMO_DATA)/synthetic_mixed4 \
 	  --out runs/demo_stage6 --threads 1 --checkpoint-every-steps 100 --init runs/demo_stage5/checkpoint_ep0030.safetensors
 	$(PY) -c "from seqtrack.model.weights import load_model, save_safetensors; \
+	  from seqtrack.cli.demo import DEMO_TRACKER_SETTINGS; from seqtrack.model.registry import sha256_of; \
 	  last = 'runs/demo_stage6/checkpoint_ep0024.safetensors'; print('shipping', last); \
-	  save_safetensors(load_model(last), 'src/seqtrack/assets/seqtrack_demo.safetensors')"
+	  out = 'src/seqtrack/assets/seqtrack_demo.safetensors'; save_safetensors(load_model(last), out, DEMO_TRACKER_SETTINGS); \
+	  print('new sha256 (put it in seqtrack/model/registry.py):', sha256_of(__import__('pathlib').Path(out)))"
