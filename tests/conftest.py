@@ -19,15 +19,9 @@ def golden_model_data() -> dict:
 
 @pytest.fixture(scope="session")
 def tiny_config():
-    from seqtrack.config import DecoderConfig, EncoderConfig, ModelConfig
+    from seqtrack.bench.agreement import golden_tiny_config
 
-    return ModelConfig(
-        encoder=EncoderConfig(embed_dim=64, depth=2, num_heads=4),
-        decoder=DecoderConfig(hidden_dim=32, num_heads=4, num_layers=2, dim_feedforward=64),
-        template_size=128,
-        search_size=128,
-        name="tiny",
-    )
+    return golden_tiny_config()  # the one definition of the golden network's sizes
 
 
 @pytest.fixture(scope="session")
