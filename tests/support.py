@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import struct
 from pathlib import Path
@@ -29,3 +30,21 @@ def announce_frames(path: Path, count: int) -> None:
     struct.pack_into("<I", data, avih + 8 + 16, count)  # chunk header, then the 5th DWORD
     struct.pack_into("<I", data, strh + 8 + 32, count)  # chunk header, fourccs, flags, ..., dwStart
     path.write_bytes(bytes(data))
+
+
+class FillingFile:
+    """A raw file on a disk with ``space["left"]`` bytes free: a write that does not fit writes what fits
+    (as the OS does), the next one fails with ENOSPC."""
+
+    def __init__(self, raw, space: dict) -> None:
+        self._raw, self._space = raw, space
+
+    def write(self, data) -> int:
+        if self._space["left"] <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        count = self._raw.write(bytes(data[: self._space["left"]]))
+        self._space["left"] -= count
+        return count
+
+    def __getattr__(self, name):
+        return getattr(self._raw, name)

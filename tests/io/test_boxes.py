@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import math
 import os
 
@@ -12,6 +11,7 @@ import pytest
 from seqtrack.errors import InputError
 from seqtrack.io.boxes import BoxWriter, format_box_line, read_box_file
 from seqtrack.io.files import OutputError
+from support import FillingFile
 
 
 def random_boxes(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -142,23 +142,6 @@ def test_read_box_file_errors_name_file_and_line(tmp_path):
 # ------------------------------------------------------------------------------------------------
 
 
-class _FullAfter:
-    """A raw file with ``space["left"]`` bytes free: what fits is written, then ENOSPC."""
-
-    def __init__(self, raw, space: dict) -> None:
-        self._raw, self._space = raw, space
-
-    def write(self, data) -> int:
-        if self._space["left"] <= 0:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        count = self._raw.write(bytes(data[: self._space["left"]]))
-        self._space["left"] -= count
-        return count
-
-    def __getattr__(self, name):
-        return getattr(self._raw, name)
-
-
 def test_full_disk_mid_frame_leaves_whole_aligned_lines(tmp_path, monkeypatch):
     boxes, scores = random_boxes(3)
     path = tmp_path / "tracked.txt"
@@ -168,7 +151,7 @@ def test_full_disk_mid_frame_leaves_whole_aligned_lines(tmp_path, monkeypatch):
         # Room for the next line of target 0 and part of the line of target 1.
         space = {"left": len(format_box_line([*boxes[1], scores[1]], ",")) + 10}
         for handle in writer._files:  # the files are open: put them on the nearly full disk
-            monkeypatch.setattr(handle, "_raw", _FullAfter(handle._raw, space))
+            monkeypatch.setattr(handle, "_raw", FillingFile(handle._raw, space))
         with pytest.raises(OutputError, match=r"could not write box file .*tracked_t1\.txt: No space left on device$"):
             writer.write_frame([boxes[1], boxes[2]], [scores[1], scores[2]])
         assert writer.frames_written == 1

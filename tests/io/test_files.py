@@ -20,6 +20,7 @@ from seqtrack.io.files import (
     refuse_overlaps,
     temporary_path,
 )
+from support import FillingFile
 
 HAS_DEV_FULL = Path("/dev/full").exists()
 
@@ -143,24 +144,6 @@ def test_missing_parents_are_fine(tmp_path):
 # ------------------------------------------------------------------------------------------------
 # atomic writes and line files
 # ------------------------------------------------------------------------------------------------
-
-
-class FillingFile:
-    """A raw file on a disk with ``space["left"]`` bytes free: a write that does not fit writes what fits
-    (as the OS does), the next one fails with ENOSPC."""
-
-    def __init__(self, raw, space: dict) -> None:
-        self._raw, self._space = raw, space
-
-    def write(self, data) -> int:
-        if self._space["left"] <= 0:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        count = self._raw.write(bytes(data[: self._space["left"]]))
-        self._space["left"] -= count
-        return count
-
-    def __getattr__(self, name):
-        return getattr(self._raw, name)
 
 
 def fill_disk_after(monkeypatch, budget: int) -> None:
