@@ -4,15 +4,15 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install lint format test test-fast demo demo-model wheel-check vot-venv clean
+.PHONY: install lint format test test-fast demo demo-model wheel-check vot-venv clean browser
 
 install: $(STAMP)
 
 # Exact pins live in constraints.txt: torch is the CPU wheel available on our machines (any looser spec
 # pulls a CUDA build), ruff the formatter version the code was formatted with. The extras are what the
 # tests import (and make demo / make demo-model need): the test tools, ONNX export, plots, the generated
-# data, PyAV, the demo clip (pyproject.toml lists what each brings).
-INSTALL_EXTRAS := test,export,plots,synthetic,video,demo,train
+# data, PyAV, the demo clip, the web app (pyproject.toml lists what each brings).
+INSTALL_EXTRAS := test,export,plots,synthetic,video,demo,train,app
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
@@ -35,8 +35,21 @@ format: install
 	$(VENV)/bin/ruff check --fix src tests benchmarks
 	$(VENV)/bin/ruff format src tests benchmarks
 
-test: install lint
+test: install lint browser
 	$(PY) -m pytest -q
+
+# Debian's chromium and chromium-driver, for the browser tests of `seqtrack app` (tests/app/test_browser.py,
+# Selenium with the system driver: nothing is downloaded by Selenium). Installed with apt-get when missing (as
+# root, as on our machines and CI); if that fails, one note and the build goes on: the browser tests then
+# skip, saying why (under CI=true they fail).
+BROWSER_PACKAGES := chromium chromium-driver
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && \
+	  { apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null 2>&1; }; }; then \
+	  echo "installed $(BROWSER_PACKAGES) (browser tests of seqtrack app)"; \
+	else echo "note: could not install $(BROWSER_PACKAGES) with apt-get: the browser tests of seqtrack app will be skipped"; fi
 
 test-fast: install
 	$(PY) -m pytest -q -m 'not slow'

@@ -60,3 +60,44 @@ def test_yaml_errors_are_one_line_naming_file_key_type_and_value(tmp_path, text,
         load_yaml(tmp_path / "c.yaml")
     shown = str(info.value).replace(str(tmp_path) + "/", "")
     assert shown.startswith(message) and "\n" not in shown
+
+
+def test_yaml_base_file_is_laid_under_the_file(tmp_path):
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "baseline.yaml").write_text(
+        "preset: t128\nmodel: {bins: 128, name: base}\ntrain: {lr: 2e-4, epochs: 3}\n"
+    )
+    (tmp_path / "row.yaml").write_text("base: shared/baseline.yaml\nmodel: {seq_format: whxy}\ntrain: {epochs: 5}\n")
+    config = load_yaml(tmp_path / "row.yaml")
+    assert config.model.seq_format == "whxy"
+    assert config.model.bins == 128 and config.model.name == "base"  # from the base file
+    assert config.model.encoder.embed_dim == 192  # from the base file's preset (t128)
+    assert config.train.lr == 2e-4 and config.train.epochs == 5
+
+
+@pytest.mark.parametrize(
+    "files, message",
+    [
+        ({"a.yaml": "base: a.yaml\n"}, "cycle"),
+        ({"a.yaml": "base: b.yaml\n", "b.yaml": "base: a.yaml\n"}, "cycle"),
+        ({"a.yaml": "base: missing.yaml\n"}, "file not found: missing.yaml"),
+        ({"a.yaml": "base: b.yaml\npreset: t128\n", "b.yaml": "{}\n"}, "not both"),
+        ({"a.yaml": "base: 3\n"}, "base"),
+        ({"a.yaml": "base: b.yaml\n", "b.yaml": "MODEL: {}\n"}, "official experiment file"),
+        ({"a.yaml": "base: b.yaml\n", "b.yaml": "bogus: 1\n"}, "bogus"),
+    ],
+)
+def test_yaml_bad_base_is_one_error_naming_the_file(tmp_path, files, message):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    with pytest.raises(InputError, match=message) as caught:
+        load_yaml(tmp_path / "a.yaml")
+    assert "yaml" in str(caught.value)
+
+
+def test_yaml_base_chain_depth_is_bounded(tmp_path):
+    for i in range(12):
+        (tmp_path / f"c{i}.yaml").write_text(f"base: c{i + 1}.yaml\n")
+    (tmp_path / "c12.yaml").write_text("{}\n")
+    with pytest.raises(InputError, match="chained"):
+        load_yaml(tmp_path / "c0.yaml")

@@ -31,7 +31,7 @@ RANKS = {
     "app": 9,
 }
 # Where one peer may build on another (stated, not silently allowed).
-ALLOWED_PEERS = {("bench", "export")}
+ALLOWED_PEERS = {("bench", "export"), ("cli", "app")}
 
 
 def top_package(module: str) -> str | None:

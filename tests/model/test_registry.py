@@ -94,3 +94,15 @@ def test_loading_builds_the_network_once(monkeypatch):
     monkeypatch.setattr(network.SeqTrack, "__init__", counting)
     model = load_model("demo")
     assert built == ["demo"] and isinstance(model, torch.nn.Module)
+
+
+def test_a_folder_named_like_a_model_does_not_hide_the_model(tmp_path, monkeypatch):
+    # `seqtrack demo --out-dir demo` (what `make demo` runs) leaves a folder `demo` in the working folder.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "demo").mkdir()
+    assert resolve_weights("demo").parent.name == "assets"
+    (tmp_path / "demo").rmdir()
+    (tmp_path / "demo").write_bytes(b"a file called demo wins over the name")
+    assert resolve_weights("demo").resolve() == tmp_path / "demo"
+    (tmp_path / "other").mkdir()  # an unregistered folder stays a path (refused later as not a file)
+    assert resolve_weights("other").resolve() == tmp_path / "other"

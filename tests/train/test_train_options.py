@@ -159,3 +159,45 @@ def test_init_from_trained_weights_then_refusals(write_config, data_root, tmp_pa
         ]
     )
     assert code != 0 and "missing.safetensors" in capsys.readouterr().err
+
+
+def test_init_encoder_copies_only_the_encoder(write_config, data_root, tmp_path, capsys):
+    config_path = write_config(overrides={"train": {"samples_per_epoch": 2, "epochs": 1}})
+    config = load_yaml(config_path)
+    torch.manual_seed(321)
+    source = SeqTrack(config.model)
+    from seqtrack.model.weights import save_safetensors
+
+    path = tmp_path / "pretrained.safetensors"
+    save_safetensors(source, path)
+    # Another decoder side (bins, sequence format): only the encoder must fit.
+    other = write_config("bins.yaml", overrides={"model": {"bins": 64, "seq_format": "corner"}})
+    out = tmp_path / "run"
+    args = ["train", str(other), "--data-root", str(data_root), "--out", str(out), "--no-progress"]
+    assert main(args + ["--init-encoder", str(path), "--lr", "1e-12"]) == 0
+    assert "encoder initialised from" in capsys.readouterr().out
+    trained = load_file(out / "checkpoint_ep0001.safetensors")
+    for key, value in source.state_dict().items():
+        if key.startswith("encoder."):
+            assert torch.allclose(trained[key], value, atol=1e-6), key
+    fresh = trained["decoder.body.layers.0.linear1.weight"]
+    assert fresh.shape == source.state_dict()["decoder.body.layers.0.linear1.weight"].shape
+    assert not torch.allclose(fresh, source.state_dict()["decoder.body.layers.0.linear1.weight"])
+
+    # An encoder of another shape is refused in one line naming the file; two initialisations at once too.
+    wide = write_config("deep.yaml", overrides={"model": {"encoder": {"depth": config.model.encoder.depth + 1}}})
+    code = main(
+        ["train", str(wide), "--data-root", str(data_root), "--out", str(tmp_path / "r2"), "--no-progress"]
+        + ["--init-encoder", str(path)]
+    )
+    assert code != 0 and "pretrained.safetensors" in capsys.readouterr().err
+    both = args[:-3] + [
+        "--out",
+        str(tmp_path / "r3"),
+        "--no-progress",
+        "--init",
+        str(path),
+        "--init-encoder",
+        str(path),
+    ]
+    assert main(both) != 0 and "give one of them" in capsys.readouterr().err

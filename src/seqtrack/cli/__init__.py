@@ -31,11 +31,13 @@ COMMAND_MODULES: dict[str, tuple[str, ...]] = {
     "seqtrack.cli.track": ("track",),
     "seqtrack.cli.evaluate": ("eval", "report", "pack"),
     "seqtrack.cli.train": ("train",),
-    "seqtrack.cli.model": ("convert", "info", "models"),
+    "seqtrack.cli.model": ("convert", "info", "models", "macs"),
     "seqtrack.cli.export": ("export",),
     "seqtrack.cli.bench": ("bench",),
     "seqtrack.cli.demo": ("demo",),
+    "seqtrack.cli.app": ("app",),
     "seqtrack.cli.vot": ("vot-workspace",),
+    "seqtrack.cli.attention": ("attention",),
 }
 
 

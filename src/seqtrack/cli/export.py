@@ -15,7 +15,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "export",
         help="export weights as one ONNX graph (encoder + 4 greedy steps + Hann prior)",
         description="Export a SeqTrack checkpoint as a single ONNX graph taking templates (B,T,3,H,W), "
-        "search (B,3,S,S) and a window flag, returning the 4 tokens and their probabilities. "
+        "search (B,3,S,S), a window flag and, for a model with temporal tokens, history (B,4K), returning the "
+        "4 tokens and their probabilities (any decoding and encoding the checkpoint records). "
         "The result is checked against PyTorch with ONNX Runtime (tokens exact, probabilities "
         "within 1e-5) and carries the model config in its metadata.",
         epilog="example: seqtrack export --weights seqtrack_b256.pth.tar --format onnx --out b256.onnx "

@@ -1,13 +1,16 @@
-"""``seqtrack models``, ``seqtrack info`` and ``seqtrack convert``: named models and weights files.
+"""``seqtrack models``, ``seqtrack info``, ``seqtrack convert`` and ``seqtrack macs``: named models and weights files.
 
 ``models`` and ``info`` on our safetensors files read headers only (`seqtrack.model.header`), so they
-answer without loading torch; ``info`` on an official ``.pth.tar`` has to unpickle it (safely).
+answer without loading torch; ``info`` on an official ``.pth.tar`` has to unpickle it (safely). ``macs``
+counts a network's operations on the ``meta`` device (`seqtrack.bench.macs`): no weights are loaded.
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+_DEFAULT_MACS_MODELS = ("b256", "b384", "l256", "l384")  # the paper's Tab. 1 (bench.macs.DEFAULT_MODELS)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,6 +37,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "checkpoints go under $SEQTRACK_HOME (default ~/.cache/seqtrack). Nothing is downloaded.",
     )
     models.set_defaults(handler=_models)
+
+    macs = subparsers.add_parser(
+        "macs",
+        help="count multiply-accumulates (the paper's Tab. 1 convention) and the FLOPs of a tracked frame",
+        description="For each model: G MACs as the paper's Tab. 1 counts them (thop 0.1.1 rules, as the "
+        "official tracking/profile_model.py: encoder + ONE decoding step, batch 1), our count of the FLOPs of "
+        "one tracked frame (every matrix product: encoder + four cached decoding steps + head), and the true "
+        "parameter count. Counted on the network itself on the meta device: fast, nothing is loaded.",
+    )
+    macs.add_argument(
+        "models",
+        nargs="*",
+        default=list(_DEFAULT_MACS_MODELS),
+        help="model presets (b256 b384 l256 l384 t128 s128), registered names (demo) or weights files with "
+        "their config; default: " + " ".join(_DEFAULT_MACS_MODELS),
+    )
+    macs.set_defaults(handler=_macs)
 
 
 def _convert(args: argparse.Namespace) -> int:
@@ -94,5 +114,20 @@ def _models(args: argparse.Namespace) -> int:
     print(
         safe_text(f"official checkpoints are looked up in {seqtrack_home()} ($SEQTRACK_HOME); ")
         + "'seqtrack info NAME' tells more, and an absent model's error says which file to put where"
+    )
+    return 0
+
+
+def _macs(args: argparse.Namespace) -> int:
+    from seqtrack.bench.macs import measure, render_table, resolve_model_config
+
+    # Every name is checked before anything is counted: a typo in the last one fails at once.
+    configs = [(name, resolve_model_config(name)) for name in args.models]
+    print(render_table(measure(name, config) for name, config in configs))
+    print()
+    print(
+        "paper convention: multiply-accumulates counted by thop 0.1.1's rules, as the official "
+        "tracking/profile_model.py (encoder + ONE decoding step; the ViT's attention products not counted); "
+        "ours: 2 FLOPs per multiply-add of every matrix product of one tracked frame (torch FlopCounterMode)"
     )
     return 0

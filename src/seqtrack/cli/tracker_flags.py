@@ -1,5 +1,6 @@
-"""The tracker-setting flags of ``seqtrack track`` (`TrackerConfig` fields behind named flags), and the
-``--settings`` choice between the settings stored with the weights and the official tracker."""
+"""The tracker-setting flags of ``seqtrack track`` and ``seqtrack attention`` (`TrackerConfig` fields behind
+named flags), and the ``--settings`` choice between the settings stored with the weights and the official
+tracker. (``seqtrack eval`` sets the same fields with ``--set tracker.FIELD=VALUE``.)"""
 
 from __future__ import annotations
 
@@ -53,6 +54,21 @@ def add_tracker_setting_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--update-interval", type=int, help="override the preset's update interval (frames)")
     group.add_argument("--update-threshold", type=float, help="override the preset's confidence threshold")
+    # Validated in `tracker_overrides` (not argparse choices): a bad value is one line naming the flag.
+    group.add_argument(
+        "--update-mode",
+        default=None,
+        metavar="MODE",
+        help="likelihood (official): replace the dynamic template only when the score beats the threshold; "
+        "naive: every update interval whatever the score (the paper's Tab. 4 ablation)",
+    )
+    group.add_argument(
+        "--no-window",
+        dest="window",
+        action="store_false",
+        default=None,
+        help="no Hann window on the centre tokens (tracker.window=false; the official tracker uses it)",
+    )
     add_settings_argument(group)
     for field, (kind, metavar, help_text) in SETTING_FLAGS.items():
         group.add_argument(f"--{field.replace('_', '-')}", type=kind, default=None, metavar=metavar, help=help_text)
@@ -82,7 +98,8 @@ def tracker_overrides(args: argparse.Namespace) -> dict:
     value is reported with the flag the user typed, not the config field behind it."""
     from seqtrack.config import TrackerConfig
 
-    options = {field: getattr(args, field) for field in SETTING_FLAGS if getattr(args, field) is not None}
+    named = (*SETTING_FLAGS, "update_mode", "window")
+    options = {field: getattr(args, field) for field in named if getattr(args, field, None) is not None}
     try:
         TrackerConfig(**options)
     except InputError as error:

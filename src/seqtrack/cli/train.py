@@ -53,13 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             help=f"the {name} folder (default: DATA_ROOT/" + ("got10k/train" if name == "got10k" else name) + ")",
         )
     p.add_argument("--out", type=Path, required=True, help="run folder (checkpoints, resume file, metrics)")
-    p.add_argument("--mae", type=Path, help="MAE pre-training file to initialise the encoder (mae_pretrain_vit_*.pth)")
-    p.add_argument(
-        "--init",
-        type=Path,
-        metavar="WEIGHTS",
-        help="initialise the whole network from a weights file (fine-tuning; fresh runs only)",
-    )
+    _add_initialisation_flags(p)
     p.add_argument("--epochs", type=int, help="override train.epochs")
     p.add_argument("--batch-size", type=int, help="override train.batch_size (per process)")
     p.add_argument("--samples-per-epoch", type=int, help="override train.samples_per_epoch")
@@ -124,6 +118,23 @@ _TRAIN_FLAGS = {
 }
 
 
+def _add_initialisation_flags(p: argparse.ArgumentParser) -> None:
+    """``--mae`` / ``--init`` / ``--init-encoder``: where a fresh run's weights start (at most one)."""
+    p.add_argument("--mae", type=Path, help="MAE pre-training file to initialise the encoder (mae_pretrain_vit_*.pth)")
+    p.add_argument(
+        "--init",
+        type=Path,
+        metavar="WEIGHTS",
+        help="initialise the whole network from a weights file (fine-tuning; fresh runs only)",
+    )
+    p.add_argument(
+        "--init-encoder",
+        type=Path,
+        metavar="WEIGHTS",
+        help="initialise only the encoder from a trained network's weights file (fresh runs only)",
+    )
+
+
 def experiment_from_args(args: argparse.Namespace):
     """The experiment config: the YAML, then the flags (``--lr``, ...), then the ``--set`` assignments,
     every value checked against its field's type and range (`TrainConfig`: a bad one is an `InputError`
@@ -171,6 +182,7 @@ def run_train(args: argparse.Namespace) -> int:
         roots=roots,
         mae=args.mae,
         init=args.init,
+        init_encoder=args.init_encoder,
         force=args.force,
         resume=args.resume,
         device=args.device,

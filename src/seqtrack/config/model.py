@@ -23,6 +23,16 @@ SeqFormat = Literal["xywh", "whxy", "corner"]
 SEQ_FORMATS: tuple[SeqFormat, ...] = get_args(SeqFormat)
 EncoderStem = Literal["patch", "conv"]
 ENCODER_STEMS: tuple[EncoderStem, ...] = get_args(EncoderStem)
+# Decoder read-out (paper Tab. 4 #2): "autoregressive" one token per step after START (the paper's design),
+# "bidirectional" four learned query tokens, no causal mask, all four coordinates in one pass.
+Decoding = Literal["autoregressive", "bidirectional"]
+DECODINGS: tuple[Decoding, ...] = get_args(Decoding)
+# Encoder layout (paper Tab. 4 #3): "joint" one ViT pass over search + templates (the paper's design),
+# "separate" the same ViT run on the search crop and on each template alone (Siamese).
+Encoding = Literal["joint", "separate"]
+ENCODINGS: tuple[Encoding, ...] = get_args(Encoding)
+
+NUM_BOX_TOKENS = 4  # coordinates per box in the decoder's sequence
 
 # Crop context of the released networks (crop side / sqrt(box area)), for templates and search alike.
 OFFICIAL_CROP_FACTOR = 4.0
@@ -42,6 +52,7 @@ MAX_TOKENS = 8192  # encoder sequence: search tokens + num_templates x template 
 BINS_RANGE = (2, 100_000)
 MAX_FACTOR = 32.0  # template_factor, search_factor
 MAX_NAME_LENGTH = 64
+MAX_TEMPORAL_FRAMES = 16  # temporal_frames: past boxes given to the decoder (the paper's Tab. 5 uses 4)
 
 
 def _number(value: Any) -> bool:
@@ -144,7 +155,15 @@ class ModelConfig:
     ``search_size`` multiples of the patch size in [patch size, 2048], at most 8192 encoder tokens in all
     (search + ``num_templates`` x template patches), ``num_templates`` in [1, 16], ``bins`` in [2, 100000],
     ``template_factor`` and ``search_factor`` finite in (0, 32], ``name`` 1 to 64 printable characters (it
-    reaches terminals: no control or bidirectional-override characters).
+    reaches terminals: no control or bidirectional-override characters), ``temporal_frames`` in [0, 16].
+
+    Ablations of the paper (defaults = the paper's baseline, the official network):
+    ``decoding`` ``"autoregressive"`` or ``"bidirectional"`` (Tab. 4 #2: four learned query tokens
+    ``decoder.embedding.query_embeddings``, no causal mask, one pass); ``encoding`` ``"joint"`` or
+    ``"separate"`` (Tab. 4 #3: the shared ViT encodes the search crop and each template alone; needs
+    ``feature_type`` ``"xz"`` or ``"token"``, else the decoder would never see the template);
+    ``temporal_frames`` K (Tab. 5): the decoder input starts with the target's boxes in the K previous frames
+    as ``4 K`` tokens (oldest first, normalised to the current search crop), visible to every generated token.
     """
 
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
@@ -165,6 +184,9 @@ class ModelConfig:
     # supervision that teaches a from-scratch encoder to mark the target for the decoder to read; the
     # tracker never runs it. False = no extra parameters (official state dict).
     center_head: bool = False
+    decoding: Decoding = "autoregressive"
+    encoding: Encoding = "joint"
+    temporal_frames: int = 0
 
     def __post_init__(self) -> None:
         # Dicts (from YAML or JSON) become their dataclasses, every value checked against its field's type
@@ -205,6 +227,20 @@ class ModelConfig:
             raise InputError(f"name must be 1 to {MAX_NAME_LENGTH} printable characters, got {str(self.name)[:80]!r}")
         if not isinstance(self.center_head, bool):
             raise InputError(f"center_head must be true or false, got {self.center_head!r}")
+        self._check_ablations()
+
+    def _check_ablations(self) -> None:
+        if self.decoding not in DECODINGS:
+            raise InputError(f"decoding must be one of {DECODINGS}, got {self.decoding!r}")
+        if self.encoding not in ENCODINGS:
+            raise InputError(f"encoding must be one of {ENCODINGS}, got {self.encoding!r}")
+        if self.encoding == "separate" and self.feature_type == "x":
+            # With search tokens only as memory, a separately encoded search crop never meets the template.
+            raise InputError(
+                "encoding 'separate' needs feature_type 'xz' or 'token' (with feature_type 'x' the decoder "
+                "would never see the template)"
+            )
+        check_int("temporal_frames", self.temporal_frames, 0, MAX_TEMPORAL_FRAMES)
 
     @property
     def num_search_tokens(self) -> int:
@@ -224,6 +260,13 @@ class ModelConfig:
         if self.feature_type == "xz":
             return self.num_search_tokens + self.num_templates * self.num_template_tokens
         return 1
+
+    @property
+    def num_decoder_positions(self) -> int:
+        """Rows of the decoder position table: ``4 K`` history tokens, then START and the four coordinates
+        (autoregressive, 5 by default) or the four query tokens (bidirectional)."""
+        inputs = NUM_BOX_TOKENS + 1 if self.decoding == "autoregressive" else NUM_BOX_TOKENS
+        return NUM_BOX_TOKENS * self.temporal_frames + inputs
 
     @property
     def vocab_size(self) -> int:

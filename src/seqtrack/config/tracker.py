@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 from seqtrack.config.check import build_config
 from seqtrack.errors import InputError
@@ -47,6 +48,12 @@ def update_presets_for(model_name: str) -> dict[str, UpdatePolicy]:
     return presets
 
 
+# How the dynamic template is replaced every `TrackerConfig.update_interval` frames: "likelihood" (official:
+# only when the confidence beats `update_threshold`) or "naive" (always; the paper's Tab. 4 #9 ablation).
+UpdateMode = Literal["likelihood", "naive"]
+UPDATE_MODES: tuple[str, ...] = get_args(UpdateMode)
+
+
 @dataclass
 class TrackerConfig:
     """Online tracking settings (the official ``TEST`` block)."""
@@ -57,6 +64,9 @@ class TrackerConfig:
     window: bool = True
     update_interval: int = 9999
     update_threshold: float = 0.6
+    # "likelihood" (official): replace the dynamic template only when the score beats `update_threshold`;
+    # "naive" (Tab. 4 #9): every `update_interval` frames whatever the score.
+    update_mode: UpdateMode = "likelihood"
     clip_margin: float = 10.0
     # Not in the official tracker (its behaviour is the default): weight of the predicted size against
     # the previous one (geometric blend; 1 = take the prediction), and a confidence (0..40) below which
@@ -75,6 +85,8 @@ class TrackerConfig:
     update_presets: dict[str, UpdatePolicy] = field(default_factory=lambda: dict(UPDATE_PRESETS))
 
     def __post_init__(self) -> None:
+        if self.update_mode not in UPDATE_MODES:
+            raise InputError(f"update_mode must be one of {', '.join(UPDATE_MODES)}, got {self.update_mode!r}")
         if not 0.0 < float(self.size_smoothing) <= 1.0:
             raise InputError(f"size_smoothing must be in (0, 1] (1 = official), got {self.size_smoothing}")
         if not 0.0 <= float(self.hold_score) <= 40.0:

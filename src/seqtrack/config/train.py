@@ -44,6 +44,7 @@ _RANGES: dict[str, tuple[float, float, bool]] = {
     "template_scale_jitter": (0.0, 2.0, True),
     "search_factor": (1.0, 16.0, True),  # crop side / target side, as the tracker's lost_search_factor
     "template_factor": (1.0, 16.0, True),
+    "history_jitter": (0.0, 1.0, True),  # std relative to the box size: 1 already moves it by its own size
 }
 
 
@@ -64,6 +65,10 @@ class TrainConfig:
     template_scale_jitter: float = 0.0
     search_factor: float = 4.0
     template_factor: float = 4.0
+    # Only for a model with temporal tokens (model.temporal_frames > 0, Tab. 5): the error given to the
+    # training history boxes (std of the centre offset and of the log size, relative to the box size),
+    # because at test time the history is the tracker's own predictions, not the ground truth. 0 = exact.
+    history_jitter: float = 0.05
     batch_size: int = 16
     epochs: int = 500
     lr: float = 1e-4

@@ -35,15 +35,28 @@ def save_yaml(config: ExperimentConfig | ModelConfig, path: str | Path) -> None:
     Path(path).write_text(yaml.safe_dump(to_dict(config), sort_keys=False))
 
 
+# A chain of `base:` files deeper than this is a mistake (or a cycle the path check missed), not a config.
+MAX_BASE_DEPTH = 8
+
+
 def load_yaml(path: str | Path) -> ExperimentConfig:
     """Read an experiment YAML: our own layout, or an official one (``MODEL``/``DATA``/``TEST`` blocks).
 
-    A file may also start from a preset: ``preset: b256`` then override any section. Every value is
-    checked against its field's type and converted (``lr: 1e-4``, a string to YAML 1.1, becomes the
-    float); an unknown key, a wrong type or a refused value is an `InputError` (a `ConfigError`) such as
+    A file may also start from a preset: ``preset: b256`` then override any section; or from another of
+    our files: ``base: ../baseline.yaml`` (a path relative to this file; that file's own ``base`` or
+    ``preset`` applies first), then override any section. Every value is checked against its field's
+    type and converted (``lr: 1e-4``, a string to YAML 1.1, becomes the float); an unknown key, a wrong
+    type or a refused value is an `InputError` (a `ConfigError`) such as
     ``configs/x.yaml: train.lr: expected a number (float), got 'abc' (str)``.
     """
     path = Path(path)
+    data = _read_mapping(path)
+    if "MODEL" in data or "TEST" in data:
+        return official_yaml_to_config(data, name=path.stem, source=str(path))
+    return build_config(ExperimentConfig, _resolved(path, data, chain=()), source=str(path))
+
+
+def _read_mapping(path: Path) -> dict:
     if not path.is_file():
         raise InputError(f"config file not found: {path}")
     try:
@@ -52,21 +65,41 @@ def load_yaml(path: str | Path) -> ExperimentConfig:
         raise InputError(f"{path} is not valid YAML: {yaml_problem(error)}") from None
     if not isinstance(data, dict):
         raise InputError(f"{path} must hold a mapping at the top level")
-    if "MODEL" in data or "TEST" in data:
-        return official_yaml_to_config(data, name=path.stem, source=str(path))
-    # Checked here rather than by `build_config` so that the list of valid keys includes "preset".
-    unknown = [str(key) for key in data if key not in field_types(ExperimentConfig) and key != "preset"]
+    return data
+
+
+def _resolved(path: Path, data: dict, chain: tuple[Path, ...]) -> dict:
+    """``data`` (read from ``path``) laid over its ``base`` file or ``preset``, as one plain dict."""
+    # Checked here rather than by `build_config` so that the list of valid keys includes the two links.
+    unknown = [str(key) for key in data if key not in field_types(ExperimentConfig) and key not in ("preset", "base")]
     if unknown:
-        raise ConfigError(str(path), *unknown_keys_detail(ExperimentConfig, unknown, "", extra=("preset",)))
-    preset = data.pop("preset", None)
-    base = {}
+        raise ConfigError(str(path), *unknown_keys_detail(ExperimentConfig, unknown, "", extra=("preset", "base")))
+    data = dict(data)
+    preset, base_file = data.pop("preset", None), data.pop("base", None)
+    if preset is not None and base_file is not None:
+        raise ConfigError(str(path), "base", "give either 'base' (a file) or 'preset' (a name), not both")
+    base: dict = {}
     if preset is not None:
         name = check_value(preset, str, key="preset", source=str(path))
         try:
             base = to_dict(experiment_preset(name))
         except InputError as error:  # an unknown preset name
             raise ConfigError(str(path), "preset", str(error)) from None
-    return build_config(ExperimentConfig, _deep_merge(base, data), source=str(path))
+    elif base_file is not None:
+        relative = check_value(base_file, str, key="base", source=str(path))
+        target = (path.parent / relative).resolve()
+        here = chain + (path.resolve(),)
+        if target in here:
+            raise ConfigError(str(path), "base", f"{relative!r} leads back to a file that uses it (a cycle)")
+        if len(here) >= MAX_BASE_DEPTH:
+            raise ConfigError(str(path), "base", f"more than {MAX_BASE_DEPTH} files chained through 'base'")
+        if not target.is_file():
+            raise ConfigError(str(path), "base", f"file not found: {relative} (relative to {path.parent})")
+        parent = _read_mapping(target)
+        if "MODEL" in parent or "TEST" in parent:
+            raise ConfigError(str(path), "base", f"{relative} is an official experiment file; use our layout")
+        base = _resolved(target, parent, here)
+    return _deep_merge(base, data)
 
 
 def _deep_merge(base: dict, override: dict) -> dict:

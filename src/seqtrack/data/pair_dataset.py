@@ -44,7 +44,8 @@ class PairDataset(torch.utils.data.Dataset):
 
     Args:
         datasets: training datasets; ratios: sampling weights (default uniform).
-        processing: `ProcessingConfig`; sampler: `SamplerConfig`.
+        processing: `ProcessingConfig`; sampler: `SamplerConfig` (its ``history_frames`` K > 0 adds the
+            ``history (4 K,)`` int64 and ``history_boxes (K, 4)`` float32 keys to every item).
         samples_per_epoch: ``len(self)`` (60,000 officially).
         seed: base seed; the item RNG is ``default_rng([seed, epoch, index])``.
         loader: ``path -> (H, W, 3) uint8 RGB`` (default `read_rgb`, raising `DatasetError`).
@@ -86,7 +87,8 @@ class PairDataset(torch.utils.data.Dataset):
         rng = sample_rng(self.seed, self.epoch, index)
         for _ in range(self.max_resamples):
             pair = self.sampler.sample(rng)
-            sample = process_pair(load_frames(pair, self.loader), pair.boxes, self.processing, rng)
+            frames = load_frames(pair, self.loader)
+            sample = process_pair(frames, pair.boxes, self.processing, rng, history=pair.history_boxes)
             if sample is not None:
                 return sample
         raise DatasetError(

@@ -12,7 +12,12 @@ For one `PairSample` (T templates + 1 search frame, full frames as ``(H, W, 3)``
 4. per-crop transform, an INDEPENDENT draw per crop: brightness ``b ~ U(0.8, 1.2)`` (pixel·b clamped
    to 255), horizontal flip (p = 0.5; normalised box ``x1' = 1 − x1 − w``), ImageNet normalisation;
 5. search box → tokens (`seqtrack.geometry.tokens.box_to_tokens`), decoder input ``[START, t1..t4]`` and
-   target ``[t1..t4, END]``.
+   target ``[t1..t4, END]``;
+6. only for a model with temporal tokens (``temporal_frames`` K > 0, Tab. 5 of the paper): the target's boxes
+   in the K frames before the search frame (`seqtrack.data.sampler.previous_boxes`) go through exactly the
+   search box's geometry (joint flip, the search crop's offset and scale, the search crop's flip), then get
+   a small random error (`history_noise`, after every other draw, so K = 0 draws nothing new), then become
+   the ``4 K`` history tokens (`seqtrack.geometry.tokens.history_tokens`).
 
 A sample whose jittered box has an empty crop is reported invalid (None) so that the caller resamples.
 """
@@ -29,7 +34,7 @@ import numpy as np
 import torch
 
 from seqtrack.geometry.crop import CropError, box_to_crop_normalized, crop_side, crop_square, normalize_crops
-from seqtrack.geometry.tokens import box_to_tokens, teacher_forcing_pair
+from seqtrack.geometry.tokens import box_to_tokens, history_tokens, teacher_forcing_pair
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,8 @@ class ProcessingConfig:
         brightness_jitter: per-crop brightness factor ~ U(1 − j, 1 + j) (0.2).
         crop_flip_prob: per-crop horizontal flip (0.5).
         bins: coordinate bins of the vocabulary (4000); seq_format: token order (``"xywh"`` = centre).
+        history_jitter: error given to the history boxes (`history_noise`), relative to the box size; 0 =
+            the exact ground truth. Only used when a sample has history boxes.
     """
 
     template_size: int = 256
@@ -62,20 +69,11 @@ class ProcessingConfig:
     crop_flip_prob: float = 0.5
     bins: int = 4000
     seq_format: str = "xywh"
+    history_jitter: float = 0.05
 
 
-class TrainingSample(TypedDict):
-    """One processed sample (collates into a batch with the default DataLoader collate).
-
-    Keys:
-        templates: ``(T, 3, St, St)`` float32, ImageNet-normalised RGB.
-        search: ``(3, Ss, Ss)`` float32, ImageNet-normalised RGB.
-        seq_input: ``(5,)`` int64 ``[START, t1, t2, t3, t4]``.
-        seq_target: ``(5,)`` int64 ``[t1, t2, t3, t4, END]``.
-        search_box: ``(4,)`` float32 target ``xywh`` normalised by ``Ss − 1`` (after the crop flip,
-            unclamped).
-        template_boxes: ``(T, 4)`` float32 template targets, same convention.
-    """
+class _Sample(TypedDict):
+    """The keys every `TrainingSample` has."""
 
     templates: torch.Tensor
     search: torch.Tensor
@@ -83,6 +81,24 @@ class TrainingSample(TypedDict):
     seq_target: torch.Tensor
     search_box: torch.Tensor
     template_boxes: torch.Tensor
+
+
+class TrainingSample(_Sample, total=False):
+    """One processed sample (collates into a batch with the default DataLoader collate).
+
+    Always: ``templates (T, 3, St, St)``, ``search (3, Ss, Ss)`` float32 ImageNet-normalised RGB;
+    ``seq_input (5,)`` int64 ``[START, t1..t4]``; ``seq_target (5,)`` int64 ``[t1..t4, END]``;
+    ``search_box (4,)`` float32 target ``xywh`` normalised by ``Ss − 1`` (after the crop flip, unclamped);
+    ``template_boxes (T, 4)`` float32, same convention.
+
+    Only when the sample was given K > 0 history boxes (a model with ``temporal_frames`` K):
+        history: ``(4 K,)`` int64 tokens of the K previous boxes, oldest first, in the model's ``seq_format``.
+        history_boxes: ``(K, 4)`` float32 the same boxes (with their noise) ``xywh`` normalised to the search
+            crop like ``search_box``, unclamped.
+    """
+
+    history: torch.Tensor
+    history_boxes: torch.Tensor
 
 
 def flip_box_horizontal(box_xywh: np.ndarray, width: int) -> np.ndarray:
@@ -106,8 +122,22 @@ def joint_transform(
     Returns:
         transformed frames (new arrays where changed) and ``(K, 4)`` boxes.
     """
+    gray, flip = joint_draw(rng, grayscale_prob, flip_prob)
+    return apply_joint(frames, boxes, gray, flip)
+
+
+def joint_draw(rng: np.random.Generator, grayscale_prob: float, flip_prob: float) -> tuple[bool, bool]:
+    """The joint transform's two draws, in the official order: ``(grayscale, flip)``."""
     gray = rng.random() < grayscale_prob
     flip = rng.random() < flip_prob
+    return bool(gray), bool(flip)
+
+
+def apply_joint(
+    frames: Seq[np.ndarray], boxes: np.ndarray, gray: bool, flip: bool
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Apply drawn joint-transform decisions to ``(H, W, 3)`` uint8 RGB frames and their ``(K, 4)`` ``xywh``
+    pixel boxes (box ``k`` belongs to frame ``k``)."""
     out_frames, out_boxes = [], np.array(boxes, dtype=np.float64, copy=True)
     for k, frame in enumerate(frames):
         if gray:
@@ -151,16 +181,17 @@ def crop_transform(
     """Per-crop brightness and horizontal flip, then ImageNet normalisation (docs/official-behaviour.md §5.3 step 6).
 
     Args:
-        crop: ``(S, S, 3)`` uint8 RGB; box_norm: ``(4,)`` ``xywh`` normalised by ``S − 1``.
+        crop: ``(S, S, 3)`` uint8 RGB; box_norm: ``(..., 4)`` ``xywh`` normalised by ``S − 1`` (the target, or
+            the target and its history boxes: all follow the crop's one flip).
     Returns:
-        ``((3, S, S) float32 normalised tensor, (4,) box)``; flipped box ``x1' = 1 − x1 − w``.
+        ``((3, S, S) float32 normalised tensor, (..., 4) boxes)``; flipped box ``x1' = 1 − x1 − w``.
     """
     factor = rng.uniform(max(0.0, 1.0 - brightness_jitter), 1.0 + brightness_jitter)
     flip = rng.random() < flip_prob
     box = np.array(box_norm, dtype=np.float64, copy=True)
     if flip:
         crop = crop[:, ::-1]
-        box[0] = 1.0 - box[0] - box[2]
+        box[..., 0] = 1.0 - box[..., 0] - box[..., 2]
     # pixel·b/255 clamped to [0, 1] == min(pixel·b, 255)/255: normalize_crops does the /255 and mean/std.
     bright = np.minimum(crop.astype(np.float32) * np.float32(factor), np.float32(255.0))
     return normalize_crops(bright)[0], box
@@ -174,18 +205,53 @@ def sequence_targets(box_norm: np.ndarray, bins: int, seq_format: str) -> tuple[
     return seq_input[0], seq_target[0]
 
 
+def history_noise(boxes_norm: np.ndarray, jitter: float, rng: np.random.Generator) -> np.ndarray:
+    """The error given to training history boxes: at test time the history is the tracker's own output.
+
+    Per box, independently: ``size' = size · exp(N(0, 1) · jitter)`` per dimension, ``centre' = centre +
+    N(0, 1) · jitter · size`` per dimension (offsets relative to the box, so the error does not depend on
+    the crop scale). One ``(K, 4)`` normal draw whatever ``jitter`` (0 leaves the boxes exact).
+
+    Args:
+        boxes_norm: ``(K, 4)`` ``xywh`` (top-left) normalised to the search crop.
+    Returns:
+        ``(K, 4)`` float64 boxes, same convention.
+    """
+    boxes = np.asarray(boxes_norm, dtype=np.float64).reshape(-1, 4)
+    draws = rng.standard_normal((boxes.shape[0], 4))
+    size = boxes[:, 2:] * np.exp(draws[:, 2:] * jitter)
+    # The top-left corner moves by the centre shift less half the growth: exactly 0 when jitter is 0.
+    corner = boxes[:, :2] + draws[:, :2] * jitter * boxes[:, 2:] - 0.5 * (size - boxes[:, 2:])
+    return np.concatenate([corner, size], axis=1)
+
+
 def process_pair(
-    frames: Seq[np.ndarray], boxes: np.ndarray, config: ProcessingConfig, rng: np.random.Generator
+    frames: Seq[np.ndarray],
+    boxes: np.ndarray,
+    config: ProcessingConfig,
+    rng: np.random.Generator,
+    history: np.ndarray | None = None,
 ) -> TrainingSample | None:
     """Turn T+1 full frames (templates first, search last) into network inputs and targets.
 
     Args:
         frames: T+1 ``(H, W, 3)`` uint8 RGB frames; boxes: ``(T+1, 4)`` ground truth ``xywh`` pixels.
-        rng: the sample's generator (draw order: joint transform, jitter per frame, crop transform per crop).
+        rng: the sample's generator (draw order: joint transform, jitter per frame, crop transform per crop,
+            then the history noise when there is a history).
+        history: None, or ``(K, 4)`` ``xywh`` pixel boxes of the target in the K frames before the search
+            frame, oldest first, in the search frame's pixel coordinates (same camera). They take the search
+            box's path exactly: joint flip, search crop offset and scale, search crop flip; then noise
+            (`history_noise`, ``config.history_jitter``) and tokens (`history_tokens`).
     Returns:
-        a `TrainingSample`, or None when a jittered box gives an empty crop (resample).
+        a `TrainingSample` (with ``history`` / ``history_boxes`` when ``history`` is given), or None when a
+        jittered box gives an empty crop (resample).
     """
-    frames, boxes = joint_transform(frames, boxes, rng, config.grayscale_prob, config.joint_flip_prob)
+    gray, flip = joint_draw(rng, config.grayscale_prob, config.joint_flip_prob)
+    frames, boxes = apply_joint(frames, boxes, gray, flip)
+    if history is not None:
+        history = np.asarray(history, dtype=np.float64).reshape(-1, 4)
+        if flip:
+            history = flip_box_horizontal(history, frames[-1].shape[1])
     last = len(frames) - 1
     crops, targets = [], []
     for k, (frame, box) in enumerate(zip(frames, boxes)):
@@ -202,14 +268,22 @@ def process_pair(
             return None
         crop, resize_factor = crop_square(frame, jittered, factor, size)
         crops.append(crop)
-        targets.append(box_to_crop_normalized(box, jittered, resize_factor, size))
+        target = box_to_crop_normalized(box, jittered, resize_factor, size)
+        if search and history is not None:
+            # Rows 1.. are the history: the crop transform flips them with the target.
+            mapped = [box_to_crop_normalized(past, jittered, resize_factor, size) for past in history]
+            target = np.stack([target, *mapped])
+        targets.append(target)
     tensors, norm_boxes = [], []
     for crop, target in zip(crops, targets):
         tensor, target = crop_transform(crop, target, rng, config.brightness_jitter, config.crop_flip_prob)
         tensors.append(tensor)
         norm_boxes.append(target)
+    past = None
+    if history is not None:
+        norm_boxes[-1], past = norm_boxes[-1][0], history_noise(norm_boxes[-1][1:], config.history_jitter, rng)
     seq_input, seq_target = sequence_targets(norm_boxes[-1], config.bins, config.seq_format)
-    return TrainingSample(
+    sample = TrainingSample(
         templates=torch.stack(tensors[:-1]),
         search=tensors[-1],
         seq_input=seq_input,
@@ -217,3 +291,7 @@ def process_pair(
         search_box=torch.as_tensor(norm_boxes[-1], dtype=torch.float32),
         template_boxes=torch.as_tensor(np.stack(norm_boxes[:-1]), dtype=torch.float32),
     )
+    if past is not None:
+        sample["history"] = history_tokens(past[None], config.bins, config.seq_format)[0]
+        sample["history_boxes"] = torch.as_tensor(past, dtype=torch.float32)
+    return sample

@@ -10,6 +10,11 @@ video has more than ``2·(T+1)`` visible frames and at least 20 frames), then ``
   frame (so the search frame is either the latest or the earliest);
 * image dataset: the one frame repeated ``T+1`` times.
 
+With ``history_frames`` K > 0 (a model with temporal tokens, Tab. 5 of the paper) a sample also carries the
+target's boxes in the K frames before the search frame (`previous_boxes`): a fixed stride of one frame, as
+the tracker keeps its last K predictions; image datasets repeat the search box. These take no random draw,
+so the stream of draws is the same for every K.
+
 Nothing here touches a global RNG: every random number comes from the ``numpy.random.Generator``
 passed in, so a sample is a pure function of its seed.
 """
@@ -39,6 +44,8 @@ class SamplerConfig:
         min_visible_factor: ...and strictly more than ``factor·(T+1)`` visible frames (2).
         descending_prob: probability of sorting the ids descending (search frame earliest).
         max_sequence_tries: give up (DatasetError) after this many rejected sequences in a row.
+        history_frames: K, previous boxes per sample (`previous_boxes`); 0 = none (`PairSample.history_boxes`
+            is None).
     """
 
     num_templates: int = 2
@@ -48,6 +55,7 @@ class SamplerConfig:
     min_visible_factor: int = 2
     descending_prob: float = 0.5
     max_sequence_tries: int = 1000
+    history_frames: int = 0
 
 
 @dataclass
@@ -59,6 +67,8 @@ class PairSample:
         frame_ids: ``(T+1,)`` int64 frame indices, templates first, search last.
         template_frames: T frame paths; search_frame: one path.
         template_boxes: ``(T, 4)`` float64 ``xywh`` pixels; search_box: ``(4,)`` float64 ``xywh`` pixels.
+        history_boxes: None, or ``(K, 4)`` float64 ``xywh`` pixels: the target in the K frames before the
+            search frame, oldest first (`previous_boxes`).
     """
 
     dataset: str
@@ -68,6 +78,7 @@ class PairSample:
     search_frame: Path
     template_boxes: np.ndarray
     search_box: np.ndarray
+    history_boxes: np.ndarray | None = None
 
     @property
     def frames(self) -> list[Path]:
@@ -135,6 +146,33 @@ def order_ids(rng: np.random.Generator, ids: np.ndarray, descending_prob: float 
     return ids[::-1].copy() if rng.random() < descending_prob else ids
 
 
+def previous_boxes(boxes: np.ndarray, valid: np.ndarray, frame: int, count: int) -> np.ndarray:
+    """The target's boxes in the ``count`` frames before ``frame``, oldest first (stride one frame).
+
+    Frames before 0 clamp to frame 0. A frame whose box is not ``valid`` (absent, invisible, no size) takes
+    the nearest earlier valid box; when there is none at all up to it, the nearest later valid one up to
+    ``frame``, and failing that ``boxes[frame]`` itself.
+
+    Args:
+        boxes: ``(N, 4)`` ``xywh`` pixels; valid: ``(N,)`` bool; frame: the search frame id in ``[0, N)``;
+        count: K >= 0.
+    Returns:
+        ``(K, 4)`` float64 ``xywh`` pixels.
+    """
+    boxes = np.asarray(boxes, dtype=np.float64)
+    valid = np.asarray(valid, dtype=bool)[: frame + 1]
+    good = np.flatnonzero(valid)
+    out = np.empty((count, 4), dtype=np.float64)
+    for row, wanted in enumerate(np.clip(np.arange(frame - count, frame), 0, None)):
+        earlier = good[good <= wanted]
+        if earlier.size:
+            source = earlier[-1]
+        else:
+            source = good[0] if good.size else frame  # good[0] > wanted here: the first valid one after
+        out[row] = boxes[source]
+    return out
+
+
 def sample_frame_ids(rng: np.random.Generator, visible: np.ndarray, config: SamplerConfig) -> np.ndarray | None:
     """T+1 frame ids of one video, "order" mode (templates first, search last); None if nothing visible."""
     num_ids = config.num_templates + 1
@@ -186,7 +224,14 @@ class PairSampler:
                 # Image datasets are accepted without a visibility check (official, docs/official-behaviour.md §9.7).
                 ids = np.zeros(num_ids, dtype=np.int64)
             frames = [sequence.frames[i] for i in ids]
-            boxes = np.asarray(sequence.boxes, dtype=np.float64)[ids]
+            all_boxes = np.asarray(sequence.boxes, dtype=np.float64)
+            boxes = all_boxes[ids]
+            history = None
+            if config.history_frames > 0:
+                if dataset.is_video:
+                    history = previous_boxes(all_boxes, visible, int(ids[-1]), config.history_frames)
+                else:  # a still image has no past: the search box stands for it
+                    history = np.repeat(boxes[-1:], config.history_frames, axis=0)
             return PairSample(
                 dataset=dataset.name,
                 sequence=sequence,
@@ -195,6 +240,7 @@ class PairSampler:
                 search_frame=frames[-1],
                 template_boxes=boxes[:-1],
                 search_box=boxes[-1],
+                history_boxes=history,
             )
         raise DatasetError(
             f"dataset {dataset.name!r}: no usable sequence in {config.max_sequence_tries} tries (a video needs "

@@ -19,6 +19,7 @@ from seqtrack.model.seqtrack import SeqTrack
 from seqtrack.runtime.onnxruntime import (
     OnnxError,
     OnnxPredictor,
+    example_history,
     example_inputs,
     float32_copy,
     quantize_int8,
@@ -140,17 +141,20 @@ def _refuse_disagreement(path: Path, checks: list[ValidationResult], strict: boo
 def validate_onnx(
     model: SeqTrack, path: str | Path, batch: int = 1, seed: int = 0, threads: int | None = None
 ) -> list[ValidationResult]:
-    """Compare a written file with the eager model on seeded random inputs, window on and off.
+    """Compare a written file with the eager model on seeded random inputs, window on and off (and, for a
+    temporal model, seeded random history tokens ``(B, 4K)``: the same for both).
 
     ``model`` must be a float32 CPU model (the inputs are built there) and is put in eval mode.
     """
     predictor = OnnxPredictor(path, threads=threads)
     model = model.eval()
     templates, search = example_inputs(model.config, batch, seed)
+    # Only a temporal model is given a history: the default model's call stays what it always was.
+    extra = {} if model.config.temporal_frames == 0 else {"history": example_history(model.config, batch, seed)}
     results = []
     for window in (True, False):
-        ref_tokens, ref_probs = model.generate(templates, search, window=window)
-        tokens, probs = predictor.generate(templates, search, window=window)
+        ref_tokens, ref_probs = model.generate(templates, search, window=window, **extra)
+        tokens, probs = predictor.generate(templates, search, window=window, **extra)
         same = tokens == ref_tokens
         diff = (probs - ref_probs).abs()[same]
         results.append(

@@ -83,6 +83,26 @@ def box_to_tokens(box_xywh_norm, bins: int = 4000, seq_format: str = "xywh") -> 
     return (values * (bins - 1)).to(torch.int64)
 
 
+def history_tokens(boxes_norm, bins: int = 4000, seq_format: str = "xywh") -> torch.Tensor:
+    """The decoder's temporal history (paper Tab. 5): K past boxes as ``4 K`` coordinate tokens.
+
+    Args:
+        boxes_norm: ``(B, K, 4)`` top-left ``xywh`` of the target in the K previous frames, oldest first,
+            normalised to the *current* search crop exactly like the training target (the convention
+            `box_to_tokens` takes); values outside ``[0, 1]`` are clamped as corners, so a box that has
+            left the crop becomes tokens on its border.
+        bins: number of coordinate bins.
+        seq_format: ``"xywh"`` (centre), ``"whxy"`` or ``"corner"``: each box's four tokens in this order.
+
+    Returns:
+        ``(B, 4 K)`` int64 tokens in ``[0, bins - 1]``, box after box, oldest first.
+    """
+    boxes = torch.as_tensor(boxes_norm, dtype=torch.float32)
+    if boxes.dim() != 3 or boxes.shape[-1] != 4:
+        raise ValueError(f"boxes_norm must be (B, K, 4), got {tuple(boxes.shape)}")
+    return box_to_tokens(boxes, bins, seq_format).flatten(1)
+
+
 def tokens_to_box(tokens, bins: int = 4000, seq_format: str = "xywh") -> torch.Tensor:
     """Coordinate tokens → normalised ``cxcywh`` (inference side, docs/official-behaviour.md §4.2).
 

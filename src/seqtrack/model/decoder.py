@@ -1,5 +1,8 @@
 """Causal transformer decoder that reads the box out as tokens (docs/official-behaviour.md §1.4), with a KV cache.
 
+Also the paper's ablations: learned query tokens without a causal mask (bidirectional decoding, Tab. 4 #2),
+and the cross-attention maps of the last layer on request (Fig. 7).
+
 DETR-style layers (post-norm by default, pre-norm as an option). Positions enter inside every layer:
 queries and self-attention keys get ``query_pos`` added, cross-attention keys get the memory position
 table added; values never carry positions. The token embedding is ``LayerNorm(word_embedding(token))``
@@ -44,6 +47,16 @@ class MultiheadAttention(nn.Module):
         p = self.dropout if self.training else 0.0
         out = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=causal)
         return self.out_proj(out.transpose(1, 2).flatten(2))
+
+    @staticmethod
+    def weights(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+        """Attention weights averaged over heads, ``(B, Lq, Lk)`` float32, each row summing to 1 (no mask).
+
+        Computed beside SDPA, never instead of it: the attended values stay bit-identical to the normal
+        path, and the extra product is paid only when a caller asks for the maps (paper Fig. 7).
+        """
+        scores = (q.float() @ k.float().transpose(-2, -1)) * q.shape[-1] ** -0.5
+        return scores.softmax(dim=-1).mean(dim=1)
 
 
 @dataclass
@@ -91,6 +104,7 @@ class DecoderLayer(nn.Module):
         cache: DecoderCache | None = None,
         index: int = 0,
         causal: bool = True,
+        attention: list[torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """Args:
             tgt: ``(B, L, d)`` token states (``L = 1`` new token when decoding with a cache).
@@ -101,6 +115,8 @@ class DecoderLayer(nn.Module):
             causal: mask later tokens of ``tgt`` from earlier ones. A Python bool chosen by the caller, not
                 derived from ``tgt.shape``: under ONNX tracing shapes are tensors, and SDPA needs a bool.
                 False for one new token after the cache (it may attend to every cached one).
+            attention: when given, this layer's cross-attention weights ``(B, L, N)`` (averaged over heads)
+                are appended to it.
         Returns:
             ``(B, L, d)``.
         """
@@ -118,6 +134,8 @@ class DecoderLayer(nn.Module):
 
         x = self.norm2(tgt) if self.pre_norm else tgt
         q = self.multihead_attn.project(x + query_pos, 0)
+        if attention is not None:
+            attention.append(self.multihead_attn.weights(q, cross_kv[0]))
         tgt = tgt + self.dropout2(self.multihead_attn.attend(q, *cross_kv))
         if not self.pre_norm:
             tgt = self.norm2(tgt)
@@ -137,45 +155,80 @@ class DecoderStack(nn.Module):
 
 
 class TokenEmbedding(nn.Module):
-    """``LayerNorm(word_embedding(token))`` + dropout; position rows live here but are used in the layers."""
+    """``LayerNorm(word_embedding(token))`` + dropout; position rows live here but are used in the layers.
 
-    def __init__(self, vocab_size: int, max_positions: int, dim: int, dropout: float, eps: float) -> None:
+    With ``num_queries > 0`` (bidirectional decoding, paper Tab. 4 #2) it also holds ``query_embeddings``,
+    learned input tokens that go through the same LayerNorm as words. Absent otherwise, so the default
+    state dict is the official one.
+    """
+
+    def __init__(
+        self, vocab_size: int, max_positions: int, dim: int, dropout: float, eps: float, num_queries: int = 0
+    ) -> None:
         super().__init__()
         self.word_embeddings = nn.Embedding(vocab_size, dim)
         self.position_embeddings = nn.Embedding(max_positions, dim)
         self.LayerNorm = nn.LayerNorm(dim, eps=eps)  # official parameter name
         self.dropout = nn.Dropout(dropout)
+        self.query_embeddings = nn.Embedding(num_queries, dim) if num_queries else None
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """``(B, L)`` int64 → ``(B, L, d)``."""
         return self.dropout(self.LayerNorm(self.word_embeddings(tokens)))
 
+    def queries(self, batch: int) -> torch.Tensor:
+        """The learned query tokens for ``batch`` samples: ``(B, num_queries, d)``."""
+        if self.query_embeddings is None:
+            raise ValueError("this decoder has no query tokens (decoding 'autoregressive')")
+        rows = self.LayerNorm(self.query_embeddings.weight).unsqueeze(0)
+        return self.dropout(rows.expand(batch, -1, -1))
+
 
 class SeqTrackDecoder(nn.Module):
     """Embedding + decoder stack. `forward` is the teacher-forced pass; `start`/`step` decode incrementally."""
 
-    def __init__(self, config: DecoderConfig, vocab_size: int, max_positions: int = 5) -> None:
+    def __init__(self, config: DecoderConfig, vocab_size: int, max_positions: int = 5, num_queries: int = 0) -> None:
         super().__init__()
-        self.embedding = TokenEmbedding(vocab_size, max_positions, config.hidden_dim, config.dropout, config.norm_eps)
+        self.embedding = TokenEmbedding(
+            vocab_size, max_positions, config.hidden_dim, config.dropout, config.norm_eps, num_queries
+        )
         self.body = DecoderStack(config)
         for p in self.parameters():  # official init: xavier on every matrix of the decoder
             if p.dim() > 1:
                 nn.init.xavier_uniform_(p)
 
-    def forward(self, tokens: torch.Tensor, memory: torch.Tensor, memory_pos: torch.Tensor) -> torch.Tensor:
-        """Teacher-forced decoding with a causal mask.
+    def forward(
+        self,
+        tokens: torch.Tensor | None,
+        memory: torch.Tensor,
+        memory_pos: torch.Tensor,
+        causal: bool = True,
+        queries: bool = False,
+        attention: list[torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """Teacher-forced decoding, causally masked by default.
 
         Args:
-            tokens: ``(B, L)`` int64 input sequence (starts with START), ``L <= max_positions``.
+            tokens: ``(B, L)`` int64 input sequence (the official one starts with START; with temporal
+                history, the ``4 K`` history tokens come first); None (no tokens) when ``queries``.
             memory: ``(B, N, d)`` encoder features after the bottleneck.
             memory_pos: ``(1, N, d)`` memory position table.
+            causal: mask later positions from earlier ones (False for bidirectional decoding).
+            queries: append the learned query tokens after ``tokens`` (bidirectional decoding).
+            attention: when given, the *last* layer's cross-attention weights ``(B, L', N)`` averaged over
+                heads are appended to it (``L'`` = all input positions).
         Returns:
-            ``(B, L, d)`` final-normed states.
+            ``(B, L', d)`` final-normed states, ``L' = L`` (+ the number of queries).
         """
-        x = self.embedding(tokens)
-        query_pos = self.embedding.position_embeddings.weight[: tokens.shape[1]].unsqueeze(0)
-        for layer in self.body.layers:
-            x = layer(x, query_pos, layer.memory_kv(memory, memory_pos))
+        x = None if tokens is None else self.embedding(tokens)
+        if queries:
+            extra = self.embedding.queries(memory.shape[0])
+            x = extra if x is None else torch.cat([x, extra], dim=1)
+        query_pos = self.embedding.position_embeddings.weight[: x.shape[1]].unsqueeze(0)
+        last = len(self.body.layers) - 1
+        for index, layer in enumerate(self.body.layers):
+            maps = attention if index == last else None
+            x = layer(x, query_pos, layer.memory_kv(memory, memory_pos), causal=causal, attention=maps)
         return self.body.norm(x)
 
     def start(self, memory: torch.Tensor, memory_pos: torch.Tensor) -> DecoderCache:
@@ -187,7 +240,13 @@ class SeqTrackDecoder(nn.Module):
             values=[None] * n,
         )
 
-    def step(self, tokens: torch.Tensor, cache: DecoderCache, causal: bool = False) -> torch.Tensor:
+    def step(
+        self,
+        tokens: torch.Tensor,
+        cache: DecoderCache,
+        causal: bool = False,
+        attention: list[torch.Tensor] | None = None,
+    ) -> torch.Tensor:
         """Decode new token(s) given the cache; equal to the uncached pass at those positions.
 
         Traceable (`seqtrack.runtime.onnxruntime` exports the greedy loop that calls it): every Python
@@ -198,6 +257,8 @@ class SeqTrackDecoder(nn.Module):
                 tokens that fill an empty cache (positions ``0 .. l - 1``, masked causally).
             cache: from `start`; extended in place.
             causal: a multi-token prefill (see ``tokens``) rather than one new token.
+            attention: when given, the last layer's cross-attention weights of these positions,
+                ``(B, 1, N)`` (``(B, l, N)`` with ``causal``) averaged over heads, are appended to it.
         Returns:
             ``(B, 1, d)`` (``(B, l, d)`` with ``causal``) final-normed states of those positions.
         """
@@ -209,7 +270,9 @@ class SeqTrackDecoder(nn.Module):
         count = tokens.shape[1] if causal else 1
         x = self.embedding(tokens)
         positions = self.embedding.position_embeddings.weight[cache.length : cache.length + count].unsqueeze(0)
+        last = len(self.body.layers) - 1
         for index, layer in enumerate(self.body.layers):
-            x = layer(x, positions, cache.cross[index], cache=cache, index=index, causal=causal)
+            maps = attention if index == last else None
+            x = layer(x, positions, cache.cross[index], cache=cache, index=index, causal=causal, attention=maps)
         cache.length += count
         return self.body.norm(x)

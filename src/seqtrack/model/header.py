@@ -159,14 +159,22 @@ def read_header(path: str | Path) -> WeightsHeader:
 
 
 def describe_config(config: ModelConfig) -> str:
-    """One line about a model config, for logs and the CLI."""
+    """One line about a model config, for logs and the CLI; the paper's ablation fields (``decoding``,
+    ``encoding``, ``temporal_frames``) are named only when they differ from the baseline."""
     enc = config.encoder
-    return (
+    line = (
         f"{config.name}: ViT {enc.embed_dim}x{enc.depth} ({enc.num_heads} heads), "
         f"{config.template_size}/{config.search_size} px, {config.num_templates} templates, "
         f"decoder {config.decoder.hidden_dim}x{config.decoder.num_layers}, {config.bins} bins, "
         f"{config.seq_format}, feature {config.feature_type}"
     )
+    if config.decoding != "autoregressive":
+        line += f", {config.decoding} decoding"
+    if config.encoding != "joint":
+        line += f", {config.encoding} encoding"
+    if config.temporal_frames:
+        line += f", {config.temporal_frames} temporal frames"
+    return line
 
 
 __all__ = [

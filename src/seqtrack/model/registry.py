@@ -130,15 +130,16 @@ def missing_message(entry: RegisteredModel) -> str:
 def resolve_weights(name_or_path: str | os.PathLike[str]) -> Path:
     """The weights file behind a registered name or a path.
 
-    An existing path wins over a name (a file called ``demo`` in the working folder is that file).
+    An existing file wins over a name (a file called ``demo`` in the working folder is that file); a folder
+    does not (weights are files: ``seqtrack demo --out-dir demo`` makes a folder ``demo`` beside the command).
     Raises:
         CheckpointError: an unknown name that is no file, a registered model whose file is absent (the
             message names the expected files and where they come from), or a digest mismatch.
     """
     path = Path(name_or_path).expanduser()
-    if path.exists():
-        return path
     entry = REGISTRY.get(str(name_or_path).lower())
+    if path.is_file() or (path.exists() and entry is None):
+        return path
     if entry is None:
         if path.suffix or len(path.parts) > 1:  # written as a path: no list of names to distract
             raise CheckpointError(safe_text(f"weights file not found: {name_or_path}"))

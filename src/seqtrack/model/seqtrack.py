@@ -4,6 +4,11 @@ Two entry points:
     * ``model(templates, search, sequence) -> logits`` — teacher forcing, for training;
     * ``model.generate(templates, search, window=True) -> (tokens, probs)`` — greedy box read-out.
 
+The paper's ablations are `ModelConfig` fields (defaults = the official network, bit for bit):
+``decoding="bidirectional"`` (Tab. 4 #2), ``encoding="separate"`` (Tab. 4 #3), ``temporal_frames`` K
+(Tab. 5: ``history (B, 4K)`` tokens before START). ``return_attention=True`` adds the last decoder layer's
+cross-attention maps (Fig. 7).
+
 Submodule and parameter names equal the official checkpoint keys (``pos_embed``, ``encoder.body.*``,
 ``bottleneck.*``, ``decoder.*``, ``vocab_embed.layers.*``), in the official order.
 """
@@ -70,9 +75,16 @@ class SeqTrack(nn.Module):
         hidden = config.decoder.hidden_dim
         # Registration order = official state-dict order.
         self.pos_embed = nn.Parameter(sinusoid_table(config.num_memory_tokens, hidden))
-        self.encoder = Encoder(config.encoder, config.search_size, config.template_size)
+        self.encoder = Encoder(
+            config.encoder, config.search_size, config.template_size, separate=config.encoding == "separate"
+        )
         self.bottleneck = nn.Linear(config.encoder.embed_dim, hidden)
-        self.decoder = SeqTrackDecoder(config.decoder, config.vocab_size, max_positions=NUM_COORDINATES + 1)
+        self.decoder = SeqTrackDecoder(
+            config.decoder,
+            config.vocab_size,
+            max_positions=config.num_decoder_positions,
+            num_queries=NUM_COORDINATES if config.decoding == "bidirectional" else 0,
+        )
         self.vocab_embed = VocabHead(hidden, config.vocab_size)
         # Training-only auxiliary (ModelConfig.center_head); Identity keeps the official state dict.
         self.center_head = nn.Linear(config.encoder.embed_dim, 1) if config.center_head else nn.Identity()
@@ -126,30 +138,72 @@ class SeqTrack(nn.Module):
         return self.bottleneck(tokens)
 
     # ------------------------------------------------------------------ decoder side
-    def forward(self, templates, search: torch.Tensor, sequence: torch.Tensor, return_center: bool = False):
+    def forward(
+        self,
+        templates,
+        search: torch.Tensor,
+        sequence: torch.Tensor | None,
+        return_center: bool = False,
+        history: torch.Tensor | None = None,
+    ):
         """Teacher-forced logits.
 
         Args:
             templates: ``(B, T, 3, H, W)`` or list; search: ``(B, 3, S, S)``.
-            sequence: ``(B, L)`` int64 decoder input, ``[START, t1, ...]``, ``L <= 5``.
+            sequence: ``(B, L)`` int64 decoder input, ``[START, t1, ...]``, ``L <= 5``. Bidirectional
+                decoding reads no input tokens: ``sequence`` may then be anything (or None).
             return_center: also return the auxiliary centre scores (needs ``config.center_head``).
+            history: ``(B, 4K)`` int64 tokens of the K previous boxes (`seqtrack.geometry.tokens.history_tokens`),
+                required iff ``config.temporal_frames = K > 0``.
         Returns:
-            ``(B, L, bins + 2)`` logits (before softmax); position i predicts token i + 1. With
-            ``return_center``: ``(logits, center)``, ``center (B, Nx)`` one score per search token
-            (row-major over the ``S/p x S/p`` grid).
+            ``(B, L, bins + 2)`` logits (before softmax); position i predicts token i + 1 (history positions
+            are not returned). Bidirectional: ``(B, 4, bins + 2)``, position i predicting coordinate i. So
+            the loss takes ``targets[:, :logits.shape[1]]``. With ``return_center``: ``(logits, center)``,
+            ``center (B, Nx)`` one score per search token (row-major over the ``S/p x S/p`` grid).
         """
         tokens = self.forward_encoder(templates, search)
-        logits = self.decode(self._memory(tokens), sequence)
+        logits = self.decode(self._memory(tokens), sequence, history)
         if not return_center:
             return logits
         if not self.config.center_head:
             raise ValueError("return_center needs a model built with center_head=True")
         return logits, self.center_head(tokens[:, : self.config.num_search_tokens]).squeeze(-1)
 
-    def decode(self, memory: torch.Tensor, sequence: torch.Tensor) -> torch.Tensor:
-        """Teacher-forced logits ``(B, L, bins + 2)`` from a memory ``(B, N_mem, d)``."""
-        states = self.decoder(sequence, memory, self.pos_embed[:, : memory.shape[1]])
-        return self.vocab_embed(states)
+    def decode(
+        self,
+        memory: torch.Tensor,
+        sequence: torch.Tensor | None,
+        history: torch.Tensor | None = None,
+        attention: list[torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """Teacher-forced logits ``(B, L, bins + 2)`` (bidirectional: ``(B, 4, bins + 2)``) from a memory
+        ``(B, N_mem, d)``; ``sequence`` and ``history`` as in `forward`. ``attention``: when given, the last
+        layer's cross-attention weights ``(B, 4K + L, N_mem)`` (all input positions) are appended to it."""
+        memory_pos = self.pos_embed[:, : memory.shape[1]]
+        history = self._check_history(history, memory)
+        if self.config.decoding == "bidirectional":
+            states = self.decoder(history, memory, memory_pos, causal=False, queries=True, attention=attention)
+            return self.vocab_embed(states[:, -NUM_COORDINATES:])
+        if history is None:
+            return self.vocab_embed(self.decoder(sequence, memory, memory_pos, attention=attention))
+        # One causal pass over [history, START, ...]: every history token is visible to every later token.
+        states = self.decoder(torch.cat([history, sequence], dim=1), memory, memory_pos, attention=attention)
+        return self.vocab_embed(states[:, NUM_COORDINATES * self.config.temporal_frames :])
+
+    def _check_history(self, history: torch.Tensor | None, memory: torch.Tensor) -> torch.Tensor | None:
+        """``history`` as int64 on the memory's device, or None without temporal tokens; ValueError when it
+        is missing, unexpected or mis-shaped."""
+        width = NUM_COORDINATES * self.config.temporal_frames
+        if width == 0:
+            if history is not None and not torch.jit.is_tracing() and history.numel() > 0:
+                raise ValueError("history given, but this model has no temporal tokens (temporal_frames 0)")
+            return None
+        if history is None:
+            raise ValueError(f"this model needs history: (B, {width}) tokens of its {width // 4} previous boxes")
+        # Checked in eager mode only: a traced shape is a tensor.
+        if not torch.jit.is_tracing() and tuple(history.shape) != (memory.shape[0], width):
+            raise ValueError(f"history must be (B, {width}) = ({memory.shape[0]}, {width}), got {tuple(history.shape)}")
+        return history.to(device=memory.device, dtype=torch.long)
 
     def hann_window(self, device: torch.device, power: float = 1.0) -> torch.Tensor:
         """``np.hanning(bins) ** power`` as a float64 tensor on ``device``, cached (kept off the state dict
@@ -165,29 +219,46 @@ class SeqTrack(nn.Module):
 
     @torch.inference_mode()
     def generate(
-        self, templates, search: torch.Tensor, window: bool | float = True
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+        self,
+        templates,
+        search: torch.Tensor,
+        window: bool | float = True,
+        history: torch.Tensor | None = None,
+        return_attention: bool = False,
+    ):
         """Greedy read-out of the four box tokens, with a KV cache.
 
         Each step: softmax over all ``bins + 2`` logits (float32), keep the ``bins`` coordinate entries,
         multiply the two centre steps of the sequence format by the Hann window when ``window`` is on
-        (float64, as officially), take the arg-max. END is never generated.
+        (float64, as officially), take the arg-max. END is never generated. Bidirectional decoding reads
+        all four steps from one pass.
 
         Args:
             templates: ``(B, T, 3, H, W)`` or list; search: ``(B, 3, S, S)``; normalised crops.
             window: True / False (official), or a power ``p > 0`` of the Hann window (``True`` = 1): a
                 larger ``p`` trusts the previous position more (our option, `TrackerConfig.window_power`).
+            history: ``(B, 4K)`` int64 tokens of the K previous boxes, oldest first, normalised to this
+                search crop (`seqtrack.geometry.tokens.history_tokens`); required iff ``temporal_frames > 0``.
+            return_attention: also return the cross-attention maps (paper Fig. 7).
         Returns:
             ``tokens (B, 4)`` int64 in the order of ``config.seq_format`` (``(cx, cy, w, h)`` by default),
-            ``probs (B, 4)`` float64: the chosen tokens' (windowed) probabilities.
+            ``probs (B, 4)`` float64: the chosen tokens' (windowed) probabilities; with ``return_attention``
+            also ``attention (B, 4, N_mem)`` float32: the last decoder layer's cross-attention weights
+            (softmax over the memory tokens, averaged over heads) of the step that generated each token.
         """
         memory = self.encode(templates, search)
-        return self.generate_from_memory(memory, window=window)
+        return self.generate_from_memory(memory, window=window, history=history, return_attention=return_attention)
 
     def generate_from_memory(
-        self, memory: torch.Tensor, window: bool | float = True, prior: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """`generate` after the encoder: ``memory (B, N_mem, d)`` → ``(tokens (B, 4), probs (B, 4))``.
+        self,
+        memory: torch.Tensor,
+        window: bool | float = True,
+        prior: torch.Tensor | None = None,
+        history: torch.Tensor | None = None,
+        return_attention: bool = False,
+    ):
+        """`generate` after the encoder: ``memory (B, N_mem, d)`` → ``(tokens (B, 4), probs (B, 4))``
+        (plus ``attention (B, 4, N_mem)`` with ``return_attention``).
 
         Traceable: this loop, run on ``encode``'s output, is the exported ONNX graph
         (`seqtrack.runtime.onnxruntime.ReadoutGraph`), which passes its window switch as ``prior``.
@@ -198,25 +269,60 @@ class SeqTrack(nn.Module):
             prior: ``(bins,)`` float64 values multiplied into the centre steps' probabilities instead of
                 the Hann window, e.g. ``where(switch, hann, 1)`` for a window chosen by a tensor
                 (multiplying by 1.0 is exact, so that equals ``window=False``).
+            history, return_attention: as in `generate`.
         """
-        bins = self.config.bins
         if prior is None:
             power = float(window)
             if power < 0:
                 raise ValueError(f"window power must be >= 0 (0 = no window), got {window}")
             prior = self.hann_window(memory.device, power) if power > 0 else None
-        batch = memory.shape[0]
-        cache = self.decoder.start(memory, self.pos_embed[:, : memory.shape[1]])
         centre_steps = window_steps(self.config.seq_format) if prior is not None else ()
-        token = torch.full((batch, 1), start_token(bins), dtype=torch.long, device=memory.device)
-        tokens, probs = [], []
+        maps: list[torch.Tensor] | None = [] if return_attention else None
+        if self.config.decoding == "bidirectional":
+            logits = self.decode(memory, None, history, attention=maps)
+            picked = [self._pick(logits[:, step], step, centre_steps, prior) for step in range(NUM_COORDINATES)]
+        else:
+            picked = self._greedy(memory, history, centre_steps, prior, maps)
+        tokens = torch.stack([index for index, _ in picked], dim=1)
+        probs = torch.stack([value for _, value in picked], dim=1)
+        if maps is None:
+            return tokens, probs
+        if self.config.decoding == "bidirectional":
+            attention = maps[0][:, -NUM_COORDINATES:]
+        else:  # the last row of each step is the position that produced that step's token
+            attention = torch.cat([step_maps[:, -1:] for step_maps in maps], dim=1)
+        return tokens, probs, attention.float()
+
+    def _greedy(
+        self,
+        memory: torch.Tensor,
+        history: torch.Tensor | None,
+        centre_steps: tuple[int, ...],
+        prior: torch.Tensor | None,
+        maps: list[torch.Tensor] | None,
+    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Autoregressive read-out with the KV cache: ``[(token (B,), prob (B,))]`` for the four steps."""
+        history = self._check_history(history, memory)
+        cache = self.decoder.start(memory, self.pos_embed[:, : memory.shape[1]])
+        token = torch.full((memory.shape[0], 1), start_token(self.config.bins), dtype=torch.long, device=memory.device)
+        # With history the first step is a causal prefill of [history, START] into the empty cache.
+        prefill = history is not None
+        if prefill:
+            token = torch.cat([history, token], dim=1)
+        picked = []
         for step in range(NUM_COORDINATES):
-            state = self.decoder.step(token, cache)[:, -1]  # (B, d)
-            p = self.vocab_embed(state).float().softmax(dim=-1)[:, :bins]
-            if step in centre_steps:
-                p = p.double() * prior
-            value, index = p.max(dim=-1)
-            tokens.append(index)
-            probs.append(value.double())
-            token = index.unsqueeze(1)
-        return torch.stack(tokens, dim=1), torch.stack(probs, dim=1)
+            state = self.decoder.step(token, cache, causal=prefill, attention=maps)[:, -1]  # (B, d)
+            index, value = self._pick(self.vocab_embed(state), step, centre_steps, prior)
+            picked.append((index, value))
+            token, prefill = index.unsqueeze(1), False
+        return picked
+
+    def _pick(
+        self, logits: torch.Tensor, step: int, centre_steps: tuple[int, ...], prior: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One step's choice from ``logits (B, bins + 2)``: ``(token (B,) int64, prob (B,) float64)``."""
+        p = logits.float().softmax(dim=-1)[:, : self.config.bins]
+        if step in centre_steps:
+            p = p.double() * prior
+        value, index = p.max(dim=-1)
+        return index, value.double()

@@ -4,6 +4,9 @@ Token order is ``[search, template_1, ..., template_T]``. One position table of 
 shared: rows ``[0, Nx)`` go to the search patches, rows ``[Nx, Nx + Nz)`` to *every* template (the
 official model has no per-template or token-type embedding).
 
+With ``separate=True`` (paper Tab. 4 #3, Siamese encoding) the same blocks run on the search crop alone and
+on each template alone, with the same position rows, and the outputs keep the joint layout.
+
 Parameter names follow the official checkpoints (``pos_embed``, ``patch_embed.proj``,
 ``blocks.{i}.attn.qkv`` ...), so official state dicts load without renaming.
 """
@@ -122,10 +125,12 @@ class VisionTransformer(nn.Module):
     Args:
         config: encoder sizes.
         search_size, template_size: input sides in pixels (multiples of the patch size).
+        separate: encode the search crop and each template on their own (no attention between them).
     """
 
-    def __init__(self, config: EncoderConfig, search_size: int, template_size: int) -> None:
+    def __init__(self, config: EncoderConfig, search_size: int, template_size: int, separate: bool = False) -> None:
         super().__init__()
+        self.separate = separate
         self.num_search_tokens = (search_size // config.patch_size) ** 2
         self.num_template_tokens = (template_size // config.patch_size) ** 2
         dim = config.embed_dim
@@ -143,28 +148,36 @@ class VisionTransformer(nn.Module):
             templates: ``(B, T, 3, Ht, Wt)`` normalised template crops.
             search: ``(B, 3, Hs, Ws)`` normalised search crop.
         Returns:
-            ``(B, Nx + T * Nz, D)`` tokens: search first, then each template, after the final norm.
+            ``(B, Nx + T * Nz, D)`` tokens: search first, then each template, after the final norm (the
+            same layout when ``separate``).
         """
         batch, num_templates = templates.shape[:2]
         nx = self.num_search_tokens
         # One patch-embed call for all images; templates share the template rows of the table.
         z = self.patch_embed(templates.flatten(0, 1)) + self.pos_embed[:, nx:]  # (B*T, Nz, D)
         x = self.patch_embed(search) + self.pos_embed[:, :nx]  # (B, Nx, D)
+        if self.separate:
+            # Images never attend to each other: each template is its own batch item.
+            z = self._blocks(z)
+            return self.norm(torch.cat([self._blocks(x), z.reshape(batch, num_templates * z.shape[1], -1)], dim=1))
         tokens = torch.cat([x, z.reshape(batch, num_templates * z.shape[1], -1)], dim=1)
+        return self.norm(self._blocks(tokens))
+
+    def _blocks(self, tokens: torch.Tensor) -> torch.Tensor:
         for block in self.blocks:
             if self.grad_checkpointing and self.training:
                 tokens = checkpoint(block, tokens, use_reentrant=False)
             else:
                 tokens = block(tokens)
-        return self.norm(tokens)
+        return tokens
 
 
 class Encoder(nn.Module):
     """Holds the ViT as ``body`` so parameter names match the official ``encoder.body.*``."""
 
-    def __init__(self, config: EncoderConfig, search_size: int, template_size: int) -> None:
+    def __init__(self, config: EncoderConfig, search_size: int, template_size: int, separate: bool = False) -> None:
         super().__init__()
-        self.body = VisionTransformer(config, search_size, template_size)
+        self.body = VisionTransformer(config, search_size, template_size, separate)
 
     def forward(self, templates: torch.Tensor, search: torch.Tensor) -> torch.Tensor:
         """``(B, T, 3, H, W)``, ``(B, 3, H, W)`` → ``(B, Nx + T*Nz, D)``; see `VisionTransformer`."""

@@ -284,6 +284,30 @@ def load_weights_into(model: SeqTrack, path: str | Path) -> None:
     model.load_state_dict(state_dict, strict=True)
 
 
+def load_encoder_weights(model: SeqTrack, path: str | Path) -> None:
+    """Initialise only the encoder (``encoder.*``) from a trained SeqTrack weights file (ours or official).
+
+    For networks that share the encoder but differ after it (another decoder, bin count, sequence format,
+    memory): the rest of ``model`` keeps its fresh initialisation. The file's encoder tensors must fit
+    ``model.encoder`` exactly (same keys and shapes: same width, depth, patch and crop sizes).
+    Raises:
+        CheckpointError: unreadable file, no encoder in it, or keys / shapes that do not fit (named).
+    """
+    state_dict, _ = read_state_dict(path)
+    prefix = "encoder."
+    encoder = {k[len(prefix) :]: v for k, v in state_dict.items() if k.startswith(prefix)}
+    if not encoder:
+        raise CheckpointError(f"{path} holds no encoder weights (no 'encoder.*' keys)")
+    own = {k: tuple(v.shape) for k, v in model.encoder.state_dict().items()}
+    missing, unexpected, misshaped = _mismatch({k: tuple(v.shape) for k, v in encoder.items()}, own)
+    if missing or unexpected or misshaped:
+        raise CheckpointError(
+            f"{path}: its encoder does not fit the {model.config.name!r} encoder: "
+            + _describe(missing, unexpected, misshaped)
+        )
+    model.encoder.load_state_dict(encoder, strict=True)
+
+
 def load_mae_encoder(model: SeqTrack, path: str | Path) -> None:
     """Initialise the encoder from an MAE pre-training file (``mae_pretrain_vit_base.pth`` / ``_large``).
 
@@ -326,6 +350,7 @@ __all__ = [
     "save_safetensors",
     "convert_checkpoint",
     "load_mae_encoder",
+    "load_encoder_weights",
     "read_state_dict",
     "infer_config",
     "expected_shapes",

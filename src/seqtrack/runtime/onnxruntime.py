@@ -6,13 +6,16 @@ The graph is the complete per-frame computation of `SeqTrack.generate`:
     inputs   templates  (B, T, 3, H, W) float32   normalised template crops
              search     (B, 3, S, S)    float32   normalised search crop
              window     ()              bool      Hann prior on the two centre steps (docs/official-behaviour.md §4.1)
+             history    (B, 4K)         int64     only for a temporal model (``config.temporal_frames`` = K > 0):
+                                                  the K previous boxes as tokens in this search crop
     outputs  tokens     (B, 4)          int64     greedy tokens in ``config.seq_format`` order
              probs      (B, 4)          float64   chosen (windowed) probabilities
 
 It is the model's own code traced (`ReadoutGraph`: ``encode`` then ``generate_from_memory``): the four
 greedy steps are unrolled by the tracer (the step count is fixed by the vocabulary: END is never
 generated) and the decoder's key/value cache becomes ordinary tensors between them, so the graph
-computes exactly what the eager KV-cached loop computes. The window is an input rather than two graphs:
+computes exactly what the eager KV-cached loop computes (a bidirectional model: its one pass; separate
+encoding: the encoder run per image, all inside ``encode``). The window is an input rather than two graphs:
 it becomes the prior ``where(window, hann, 1)`` in float64, and multiplying by 1.0 is exact, so both
 settings reproduce the eager path. ``B`` is a dynamic axis by default (several targets per call).
 
@@ -39,7 +42,7 @@ import torch
 from torch import nn
 
 from seqtrack.config import ModelConfig, to_dict
-from seqtrack.errors import SeqTrackError, safe_text
+from seqtrack.errors import InputError, SeqTrackError, safe_text
 from seqtrack.model.header import check_model_config
 from seqtrack.model.seqtrack import SeqTrack, stack_templates
 
@@ -47,7 +50,8 @@ CONFIG_KEY = "seqtrack_config"
 GRAPH_KEY = "seqtrack_graph"
 GRAPH_KIND = "greedy-4step-v1"  # bump when the input/output contract changes
 PRECISION_KEY = "seqtrack_precision"
-INPUT_NAMES = ("templates", "search", "window")
+INPUT_NAMES = ("templates", "search", "window")  # + HISTORY_INPUT for a temporal model (`input_names`)
+HISTORY_INPUT = "history"
 OUTPUT_NAMES = ("tokens", "probs")
 
 
@@ -79,12 +83,29 @@ class ReadoutGraph(nn.Module):
         self.register_buffer("hann", model.hann_window(torch.device("cpu")), persistent=False)
 
     def forward(
-        self, templates: torch.Tensor, search: torch.Tensor, window: torch.Tensor
+        self, templates: torch.Tensor, search: torch.Tensor, window: torch.Tensor, history: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``templates (B, T, 3, H, W)``, ``search (B, 3, S, S)``, ``window ()`` bool →
-        ``tokens (B, 4)`` int64, ``probs (B, 4)`` float64."""
+        """``templates (B, T, 3, H, W)``, ``search (B, 3, S, S)``, ``window ()`` bool, ``history (B, 4K)``
+        int64 (temporal models only) → ``tokens (B, 4)`` int64, ``probs (B, 4)`` float64."""
         prior = torch.where(window, self.hann, torch.ones_like(self.hann))  # (bins,) float64
-        return self.model.generate_from_memory(self.model.encode(templates, search), prior=prior)
+        memory = self.model.encode(templates, search)
+        if history is None:  # the default graph is traced exactly as before the temporal option existed
+            return self.model.generate_from_memory(memory, prior=prior)
+        return self.model.generate_from_memory(memory, prior=prior, history=history)
+
+
+def input_names(config: ModelConfig) -> tuple[str, ...]:
+    """The graph inputs for ``config``: `INPUT_NAMES`, plus ``history`` when ``config.temporal_frames > 0``."""
+    return INPUT_NAMES + ((HISTORY_INPUT,) if config.temporal_frames > 0 else ())
+
+
+def example_history(config: ModelConfig, batch: int = 1, seed: int = 0) -> torch.Tensor | None:
+    """Seeded random ``history (B, 4K)`` int64 coordinate tokens in ``[0, bins)`` for a temporal model;
+    None when ``config.temporal_frames`` is 0."""
+    if config.temporal_frames == 0:
+        return None
+    generator = torch.Generator().manual_seed(seed + 1)
+    return torch.randint(0, config.bins, (batch, 4 * config.temporal_frames), generator=generator)
 
 
 def example_inputs(config: ModelConfig, batch: int = 1, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -127,9 +148,13 @@ def write_onnx(model: SeqTrack, path: str | Path, batch: int = 1, opset: int = 1
     # fresh module is in training mode, which would switch the decoder's dropout on.
     graph = ReadoutGraph(model).eval()
     templates, search = example_inputs(model.config, batch)
+    history = example_history(model.config, batch)
+    names = input_names(model.config)
+    inputs = (templates, search, torch.tensor(True)) + (() if history is None else (history,))
     dynamic_axes = None
     if dynamic_batch:
-        dynamic_axes = {name: {0: "batch"} for name in ("templates", "search") + OUTPUT_NAMES}
+        batched = [name for name in names if name != "window"]
+        dynamic_axes = {name: {0: "batch"} for name in tuple(batched) + OUTPUT_NAMES}
     path = Path(path)
     # The TorchScript exporter (dynamo=False) unrolls the Python loop and the cache lists directly and
     # needs no onnxscript; its deprecation and tracer warnings are expected here.
@@ -137,11 +162,11 @@ def write_onnx(model: SeqTrack, path: str | Path, batch: int = 1, opset: int = 1
         warnings.simplefilter("ignore")
         torch.onnx.export(
             graph,
-            (templates, search, torch.tensor(True)),
+            inputs,
             str(path),
             dynamo=False,
             opset_version=opset,
-            input_names=list(INPUT_NAMES),
+            input_names=list(names),
             output_names=list(OUTPUT_NAMES),
             dynamic_axes=dynamic_axes,
             do_constant_folding=True,
@@ -247,24 +272,26 @@ def _dim(dim: Any) -> int | str:
 
 
 def check_graph(inputs: list[tuple[str, list]], outputs: list[str], config: ModelConfig, path: str | Path) -> None:
-    """Refuse a graph whose inputs are not ``templates (B, T, 3, H, H)``, ``search (B, 3, S, S)`` and
-    ``window ()`` with ``T``, ``H`` and ``S`` those of ``config`` (the batch may be symbolic), or whose
-    outputs lack ``tokens`` and ``probs``: the tracker crops what the config says, and a graph of other
-    sizes would fail on every frame or read the crops wrongly.
+    """Refuse a graph whose inputs are not ``templates (B, T, 3, H, H)``, ``search (B, 3, S, S)``,
+    ``window ()`` and, for a temporal model only, ``history (B, 4K)``, with ``T``, ``H``, ``S`` and ``K``
+    those of ``config`` (the batch may be symbolic), or whose outputs lack ``tokens`` and ``probs``: the
+    tracker crops what the config says, and a graph of other sizes would fail on every frame or read the
+    crops wrongly.
 
     Raises:
         OnnxError: one line naming the input, its shape and the config's values.
     """
-    names = [name for name, _ in inputs]
-    if names != list(INPUT_NAMES) or not set(OUTPUT_NAMES) <= set(outputs):
+    names, wanted_names = [name for name, _ in inputs], list(input_names(config))
+    if names != wanted_names or not set(OUTPUT_NAMES) <= set(outputs):
         raise OnnxError(
             safe_text(
                 f"{path}: the graph's inputs {names} / outputs {list(outputs)} are not the seqtrack read-out's "
-                f"{list(INPUT_NAMES)} / {list(OUTPUT_NAMES)}"
+                f"{wanted_names} / {list(OUTPUT_NAMES)} (temporal_frames {config.temporal_frames})"
             )
         )
     t, s = config.template_size, config.search_size
     expected = {"templates": [config.num_templates, 3, t, t], "search": [3, s, s], "window": None}
+    expected[HISTORY_INPUT] = [4 * config.temporal_frames]
     for name, shape in inputs:
         wanted = expected[name]
         fits = shape == [] if wanted is None else len(shape) == len(wanted) + 1 and list(shape[1:]) == wanted
@@ -273,7 +300,8 @@ def check_graph(inputs: list[tuple[str, list]], outputs: list[str], config: Mode
             raise OnnxError(
                 safe_text(
                     f"{path}: the graph's input {name!r} has shape {shape}, but its metadata config "
-                    f"(num_templates {config.num_templates}, template_size {t}, search_size {s}) needs {want}"
+                    f"(num_templates {config.num_templates}, template_size {t}, search_size {s}, temporal_frames "
+                    f"{config.temporal_frames}) needs {want}"
                 )
             )
 
@@ -351,13 +379,15 @@ class OnnxPredictor:
         self.fixed_batch = shape if isinstance(shape, int) else None
 
     def generate(
-        self, templates, search: torch.Tensor, window: bool | float = True
+        self, templates, search: torch.Tensor, window: bool | float = True, history: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Same contract as `SeqTrack.generate`, except that the graph applies the window as is or not at
         all: a window power other than 0 or 1 raises `OnnxError`.
 
         Args:
             templates: ``(B, T, 3, H, W)`` (or a list of T ``(B, 3, H, W)``); search: ``(B, 3, S, S)``.
+            history: ``(B, 4K)`` int64 tokens, required iff ``config.temporal_frames = K > 0`` (`InputError`
+                otherwise, as the torch model's ``ValueError``).
         Returns:
             ``tokens (B, 4)`` int64 and ``probs (B, 4)`` float64 torch tensors (CPU).
         """
@@ -374,6 +404,7 @@ class OnnxPredictor:
                 "(export with a dynamic batch to track a varying number of targets)"
             )
         feeds = {"templates": _numpy32(templates), "search": _numpy32(search), "window": np.array(bool(window))}
+        feeds.update(self._history_feed(history, batch))
         tokens, probs = self.session.run(list(OUTPUT_NAMES), feeds)
         # A token outside the config's bins means the metadata does not describe this graph: never turn it
         # into a box.
@@ -385,6 +416,24 @@ class OnnxPredictor:
                 )
             )
         return torch.from_numpy(tokens), torch.from_numpy(probs)
+
+    def _history_feed(self, history: torch.Tensor | None, batch: int) -> dict[str, np.ndarray]:
+        """``{"history": (B, 4K) int64}`` for a temporal graph, ``{}`` otherwise; `InputError` for a history
+        that is missing, unexpected or of the wrong shape."""
+        frames = self.config.temporal_frames
+        if frames == 0:
+            if history is not None:
+                raise InputError(
+                    f"{self.path}: this graph has no temporal tokens (temporal_frames 0): history must be None"
+                )
+            return {}
+        if history is None or tuple(history.shape) != (batch, 4 * frames):
+            shape = None if history is None else tuple(history.shape)
+            raise InputError(
+                f"{self.path}: history must be ({batch}, {4 * frames}) int64 tokens (temporal_frames {frames}), "
+                f"got {shape}"
+            )
+        return {HISTORY_INPUT: np.ascontiguousarray(history.detach().to(device="cpu", dtype=torch.int64).numpy())}
 
     def __repr__(self) -> str:
         return f"OnnxPredictor({str(self.path)!r}, {self.config.name}, {self.precision})"
@@ -403,6 +452,8 @@ __all__ = [
     "quantize_int8",
     "read_config",
     "example_inputs",
+    "example_history",
+    "input_names",
     "require",
     "check_graph",
     "GRAPH_KIND",

@@ -29,7 +29,11 @@ class BoxPredictor(Protocol):
     dtype: torch.dtype
 
     def generate(
-        self, templates: torch.Tensor, search: torch.Tensor, window: bool | float = True
+        self,
+        templates: torch.Tensor,
+        search: torch.Tensor,
+        window: bool | float = True,
+        history: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """The four box tokens of every target.
 
@@ -38,6 +42,9 @@ class BoxPredictor(Protocol):
             search: ``(B, 3, S, S)`` normalised search crops (``S = config.search_size``).
             window: Hann prior on the two centre steps: True / False, or a power ``p >= 0`` of the
                 window (backends that cannot apply a power raise).
+            history: ``(B, 4 K)`` int64 tokens of the target's K previous boxes in this search crop
+                (`seqtrack.geometry.tokens.history_tokens`), required iff ``config.temporal_frames = K > 0``;
+                None otherwise. The `Tracker` passes it only to temporal models.
         Returns:
             ``tokens (B, 4)`` int64 in the order of ``config.seq_format`` and ``probs (B, 4)`` float64,
             the chosen tokens' (windowed) probabilities.

@@ -41,13 +41,14 @@ class TorchPredictor:
 
     @torch.inference_mode()
     def generate(
-        self, templates, search: torch.Tensor, window: bool | float = True
+        self, templates, search: torch.Tensor, window: bool | float = True, history: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Same contract as `SeqTrack.generate`: ``templates (B, T, 3, H, W)``, ``search (B, 3, S, S)`` →
-        ``tokens (B, 4)`` int64, ``probs (B, 4)`` float64."""
+        """Same contract as `SeqTrack.generate`: ``templates (B, T, 3, H, W)``, ``search (B, 3, S, S)``,
+        ``history (B, 4K)`` int64 for a temporal model (else None) → ``tokens (B, 4)`` int64, ``probs (B, 4)``
+        float64. (No attention maps here: `SeqTrack.generate` itself gives those.)"""
         with self._context():
             memory = self._encode(templates, search)
-            return self.model.generate_from_memory(memory, window=window)
+            return self.model.generate_from_memory(memory, window=window, history=history)
 
     def __repr__(self) -> str:
         extra = [f"autocast {self.autocast_dtype}"] if self.autocast_dtype else []

@@ -6,6 +6,7 @@ over videos.
     result = tracker.track(frame_rgb)          # result.box, result.score, result.template_updated
     results = tracker.init_many(frame_rgb, boxes)   # several targets: results.boxes (N, 4), .scores (N,)
     for index, result in tracker.track_video("clip.mp4", box_xywh): ...
+    result, view = tracker.track_with_attention(frame_rgb)  # + the crop and the decoder's attention (Fig. 7)
 
 The model holds no per-video state: everything that changes while tracking lives in `TrackerState`
 (one `TargetState` per target), so one model can serve many trackers.
@@ -26,6 +27,8 @@ from seqtrack.config import TrackerConfig, update_presets_for
 from seqtrack.errors import InputError
 from seqtrack.geometry.crop import crop_square, normalize_crops, prediction_to_frame_box
 from seqtrack.geometry.tokens import tokens_to_box
+from seqtrack.tracking.attention import AttentionView
+from seqtrack.tracking.history import history_batch, initial_history, push_box
 
 SCORE_SCALE = 10.0  # official confidence = 10 x the sum of the four token probabilities
 
@@ -113,11 +116,14 @@ class TargetState:
 
     ``templates`` is ``(T, 3, Ht, Wt)``: row 0 is the first-frame template (never replaced), rows
     ``1..T-1`` the most recent accepted dynamic templates (oldest first), as in the official list.
+    ``history``: for a temporal model (`ModelConfig.temporal_frames` = K > 0), the K last boxes (``xywh``
+    frame pixels, oldest first, the init box repeated at the start; `seqtrack.tracking.history`); else empty.
     """
 
     box: list[float]
     templates: torch.Tensor
     low_score_frames: int = 0  # consecutive frames scoring below `TrackerConfig.lost_score`
+    history: list[list[float]] = field(default_factory=list)
 
     def search_factor(self, config: TrackerConfig) -> float:
         """The crop factor for the next search: the wider re-detection one once the target seems lost."""
@@ -237,7 +243,7 @@ class Tracker:
                 ``window_power`` is not used (an explicit one is refused by the predictor).
             updates: name of a per-benchmark update preset (``default``, ``lasot``, ``got10k_test``,
                 ``trackingnet``, ``tnl2k``, ``vot20`` ...); update_interval, update_threshold override it.
-            config_overrides: other `TrackerConfig` fields (``window``, ``search_factor`` ...).
+            config_overrides: other `TrackerConfig` fields (``window``, ``update_mode``, ``search_factor`` ...).
         """
         from seqtrack.model.header import read_header
         from seqtrack.model.registry import resolve_weights
@@ -271,9 +277,16 @@ class Tracker:
         self, frame: np.ndarray, boxes: Sequence[Sequence[float]], factor: float | Sequence[float], size: int
     ) -> tuple[torch.Tensor, list[float]]:
         """Square crops ``(B, 3, size, size)`` around ``boxes`` (``xywh`` pixels) at one factor or one per box."""
+        return self._raw_crops(frame, boxes, factor, size)[:2]
+
+    def _raw_crops(
+        self, frame: np.ndarray, boxes: Sequence[Sequence[float]], factor: float | Sequence[float], size: int
+    ) -> tuple[torch.Tensor, list[float], np.ndarray]:
+        """`_crops`, plus the uint8 crops ``(B, size, size, 3)`` before normalisation."""
         per_box = factor if isinstance(factor, Sequence) else [factor] * len(boxes)
         crops, factors = zip(*(crop_square(frame, box, f, size) for box, f in zip(boxes, per_box)))
-        return normalize_crops(np.stack(crops), device=self.device, dtype=self.dtype), list(factors)
+        raw = np.stack(crops)
+        return normalize_crops(raw, device=self.device, dtype=self.dtype), list(factors), raw
 
     @torch.inference_mode()
     def init(self, frame: np.ndarray, box_xywh) -> TrackResult:
@@ -302,10 +315,14 @@ class Tracker:
         for box, label in zip(boxes, labels):
             validate_init_box(box, frame.shape[:2], label)
         templates, _ = self._crops(frame, boxes.tolist(), self.config.template_factor, self.model.config.template_size)
-        count = self.model.config.num_templates
+        count, frames = self.model.config.num_templates, self.model.config.temporal_frames
         self.state = TrackerState(
             targets=[
-                TargetState(box=box.tolist(), templates=t.unsqueeze(0).repeat(count, 1, 1, 1))
+                TargetState(
+                    box=box.tolist(),
+                    templates=t.unsqueeze(0).repeat(count, 1, 1, 1),
+                    history=initial_history(box, frames),
+                )
                 for box, t in zip(boxes, templates)
             ]
         )
@@ -321,6 +338,51 @@ class Tracker:
     @torch.inference_mode()
     def track_many(self, frame: np.ndarray) -> TrackResults:
         """Follow every target into ``frame`` (``(H, W, 3)`` uint8 RGB) with one batched forward."""
+        return self._step(frame)[0]
+
+    @torch.inference_mode()
+    def track_with_attention(self, frame: np.ndarray) -> tuple[TrackResult, AttentionView]:
+        """`track` that also returns what the network looked at (the paper's Fig. 7).
+
+        Needs a torch `SeqTrack` as the model (not ONNX Runtime, not a compiled or autocast predictor).
+
+        Returns:
+            ``(result, view)``: the `TrackResult`, and an `AttentionView` of this frame: the uint8 search
+            crop ``(S, S, 3)`` the network saw and its cross-attention ``(4, N_mem)`` per generated token.
+        Raises:
+            InputError: a model other than a torch `SeqTrack`, or several targets.
+        """
+        if not isinstance(self.model, torch.nn.Module):
+            raise InputError(
+                f"attention maps need the torch backend (--backend torch, no --compile/bf16-autocast); this tracker "
+                f"runs {type(self.model).__name__}"
+            )
+        if self.state is not None and len(self.state.targets) != 1:
+            raise InputError(f"attention maps are made for one target, the tracker follows {len(self.state.targets)}")
+        results, view = self._step(frame, attention=True)
+        return results[0], view
+
+    def _generate_options(self, previous: list[list[float]], factors: list[float], attention: bool) -> dict:
+        """The keyword arguments of ``generate`` beyond the default path: the temporal ``history`` (the K
+        last boxes in each target's search crop centred on ``previous`` at ``factors``), ``return_attention``.
+        Only what is needed is passed, so any `BoxPredictor` runs a default model."""
+        model_config, extra = self.model.config, {}
+        if model_config.temporal_frames > 0:
+            extra["history"] = history_batch(
+                [t.history for t in self.state.targets],
+                previous,
+                factors,
+                model_config.search_size,
+                model_config.bins,
+                model_config.seq_format,
+                self.device,
+            )
+        if attention:
+            extra["return_attention"] = True
+        return extra
+
+    def _step(self, frame: np.ndarray, attention: bool = False) -> tuple[TrackResults, AttentionView | None]:
+        """One frame for every target; with ``attention``, also the first target's `AttentionView`."""
         if self.state is None:
             raise InputError("call init(frame, box) or init_many(frame, boxes) before tracking")
         tick = time.perf_counter()
@@ -328,16 +390,19 @@ class Tracker:
         state, config, model_config = self.state, self.config, self.model.config
         state.frame_index += 1
         targets = state.targets
-        search, factors = self._crops(
-            frame, [t.box for t in targets], [t.search_factor(config) for t in targets], model_config.search_size
+        previous = [list(t.box) for t in targets]  # the boxes the search crops are centred on
+        search, factors, raw = self._raw_crops(
+            frame, previous, [t.search_factor(config) for t in targets], model_config.search_size
         )
         templates = torch.stack([t.templates for t in targets])  # (B, T, 3, Ht, Wt)
         window = float(config.window_power) if config.window else False
-        tokens, probs = self.model.generate(templates, search, window=window)
+        extra = self._generate_options(previous, factors, attention)
+        tokens, probs, *maps = self.model.generate(templates, search, window=window, **extra)
         values = tokens_to_box(tokens, model_config.bins, model_config.seq_format).cpu().numpy()  # (B, 4)
         tokens_np, probs_np = tokens.cpu().numpy(), probs.cpu().numpy()
         scores = SCORE_SCALE * probs_np.sum(axis=1)  # (B,) float64
         updated = np.zeros(len(targets), dtype=bool)
+        naive = config.update_mode == "naive"
         for i, target in enumerate(targets):
             target.low_score_frames = target.low_score_frames + 1 if scores[i] < config.lost_score else 0
             if scores[i] >= config.hold_score:
@@ -350,13 +415,14 @@ class Tracker:
                     config.clip_margin,
                     config.size_smoothing,
                 )
+            target.history = push_box(target.history, target.box)
             updated[i] = (
                 model_config.num_templates > 1
                 and state.frame_index % config.update_interval == 0
-                and scores[i] > config.update_threshold
+                and (naive or scores[i] > config.update_threshold)
             )
         self._refresh_templates(frame, np.flatnonzero(updated))
-        return TrackResults(
+        results = TrackResults(
             boxes=np.array([t.box for t in targets], dtype=np.float64),
             scores=scores,
             template_updated=updated,
@@ -365,6 +431,15 @@ class Tracker:
             frame_index=state.frame_index,
             seconds=time.perf_counter() - tick,
         )
+        view = None
+        if attention:
+            view = AttentionView(
+                crop=raw[0],
+                attention=maps[0][0].float().cpu().numpy(),
+                crop_reference=np.array(previous[0]),
+                resize_factor=factors[0],
+            )
+        return results, view
 
     def _refresh_templates(self, frame: np.ndarray, indices: np.ndarray) -> None:
         """Crop ``frame`` around each listed target's new box and make it that target's newest template."""

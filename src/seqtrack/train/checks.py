@@ -30,18 +30,22 @@ def check_before_writing(config: ExperimentConfig, options: TrainOptions, contex
 
 
 def check_initial_weights(options: TrainOptions) -> None:
-    """``--mae`` / ``--init``: the files exist, and at most one of them is given."""
-    if options.mae is not None and not Path(options.mae).is_file():
-        raise InputError(f"MAE pre-training file not found: {options.mae}")
-    if options.init is not None and not Path(options.init).is_file():
-        raise InputError(f"--init weights file not found: {options.init}")
-    if options.init is not None and options.mae is not None:
-        raise InputError("--init and --mae both initialise the encoder; give one of them")
+    """``--mae`` / ``--init`` / ``--init-encoder``: the files exist, and at most one of them is given."""
+    given = {
+        flag: path
+        for flag, path in (("--mae", options.mae), ("--init", options.init), ("--init-encoder", options.init_encoder))
+        if path is not None
+    }
+    for flag, path in given.items():
+        if not Path(path).is_file():
+            what = "MAE pre-training file" if flag == "--mae" else f"{flag} weights file"
+            raise InputError(f"{what} not found: {path}")
+    if len(given) > 1:
+        raise InputError(f"{' and '.join(given)} all initialise the encoder; give one of them")
     from seqtrack.model.weights import read_state_dict
 
-    for path in (options.init, options.mae):
-        if path is not None:  # read now through the safe loader: a hostile or broken file fails before any write
-            read_state_dict(path)
+    for path in given.values():  # read now through the safe loader: a hostile or broken file fails before any write
+        read_state_dict(path)
 
 
 def check_recipe(config: ExperimentConfig, context: DistContext) -> None:

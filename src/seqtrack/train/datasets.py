@@ -122,7 +122,8 @@ def build_training_dataset(config: ExperimentConfig, roots: DataRoots, seed: int
     """The `PairDataset` of an experiment: its datasets, ratios, sampler and processing settings.
 
     Items are dicts of ``templates (T, 3, S, S)``, ``search (3, S, S)`` float32 and ``seq_input`` /
-    ``seq_target (5,)`` int64, pure functions of ``(seed, epoch, index)``.
+    ``seq_target (5,)`` int64 (plus ``history (4 K,)`` int64 when ``model.temporal_frames`` K > 0), pure
+    functions of ``(seed, epoch, index)``.
     """
     from seqtrack.data.pair_dataset import PairDataset
     from seqtrack.data.processing import ProcessingConfig
@@ -144,8 +145,13 @@ def build_training_dataset(config: ExperimentConfig, roots: DataRoots, seed: int
         search_scale_jitter=train.search_scale_jitter,
         bins=model.bins,
         seq_format=model.seq_format,
+        history_jitter=train.history_jitter,
     )
-    sampler = SamplerConfig(num_templates=model.num_templates, max_interval=train.max_sample_interval)
+    sampler = SamplerConfig(
+        num_templates=model.num_templates,
+        max_interval=train.max_sample_interval,
+        history_frames=model.temporal_frames,
+    )
     return PairDataset(
         build_datasets(train.datasets, roots),
         train.dataset_ratios,

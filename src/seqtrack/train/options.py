@@ -19,6 +19,8 @@ class TrainOptions:
         mae: MAE pre-training file to initialise the encoder from (fresh runs only).
         init: weights file (ours or official) to initialise the whole network from (fresh runs only):
             fine-tuning a trained model with a new recipe. Exclusive with ``mae``.
+        init_encoder: weights file (ours or official) to initialise only the encoder from (fresh runs
+            only): a pre-trained encoder under a new decoder, as in the ablations. Exclusive with the two above.
         force: discard a run already in ``out`` (finished or not) and start over.
         resume: continue an unfinished run found in ``out`` (default); False refuses one without ``force``.
         device: ``auto`` / ``cpu`` / ``cuda``.
@@ -35,6 +37,7 @@ class TrainOptions:
     roots: DataRoots = field(default_factory=DataRoots)
     mae: Path | None = None
     init: Path | None = None
+    init_encoder: Path | None = None
     force: bool = False
     resume: bool = True
     device: str = "auto"

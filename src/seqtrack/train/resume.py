@@ -32,6 +32,18 @@ def config_differences(stored: dict, current: dict, prefix: str = "") -> list[st
     return diffs
 
 
+def with_defaults(stored: dict, defaults: dict) -> dict:
+    """A copy of the `to_dict` config ``stored`` with every key it lacks taken from ``defaults`` (nested
+    sections merged key by key); keys of ``stored`` are kept, also those ``defaults`` does not know."""
+    out = dict(stored)
+    for key, value in defaults.items():
+        if key not in out:
+            out[key] = value
+        elif isinstance(out[key], dict) and isinstance(value, dict):
+            out[key] = with_defaults(out[key], value)
+    return out
+
+
 def folder_decision(run: RunFolder, force: bool, resume: bool) -> tuple[FolderDecision, str]:
     """Rank 0's decision about the run folder: ``("fresh"|"resume"|"error", message)``.
 
@@ -67,7 +79,10 @@ def resume_conflicts(state: ResumeState, config: ExperimentConfig) -> tuple[list
     """
     # The tracker block is not used by training: a run may be resumed whatever it says (a newer
     # version of this package may also have added tracker fields since the run started).
-    stored = {k: v for k, v in state.config.items() if k != "tracker"}
+    # A run started before a field existed ran with what is now its default (new fields default to the
+    # old behaviour), so a field missing from the stored config reads as its default.
+    stored = with_defaults(state.config, to_dict(ExperimentConfig()))
+    stored = {k: v for k, v in stored.items() if k != "tracker"}
     diffs = config_differences(stored, {k: v for k, v in to_dict(config).items() if k != "tracker"})
     note = ""
     if "train.lr_drop_epoch" in diffs:

@@ -49,7 +49,8 @@ class StepResult:
     """Per-step numbers, left on the device (reading them forces a synchronisation).
 
     Attributes: loss ``()`` float32, iou ``()`` mean status IoU, grad_norm ``()`` before clipping,
-    logits ``(B, 5, bins + 2)`` the teacher-forced decoder output the loss was computed from (detached).
+    logits ``(B, L, bins + 2)`` the teacher-forced decoder output the loss was computed from (detached;
+    ``L`` = 5 autoregressive, 4 bidirectional).
     """
 
     loss: torch.Tensor
@@ -95,6 +96,7 @@ class TrainStep:
         self.center_loss_weight, self.center_sigma = center_loss_weight, center_sigma
         inner = model.module if hasattr(model, "module") else model
         self.with_center = bool(getattr(getattr(inner, "config", None), "center_head", False))
+        self.history_frames = int(getattr(getattr(inner, "config", None), "temporal_frames", 0))
         if center_loss_weight > 0 and not self.with_center:
             raise InputError("center_loss_weight > 0 needs a model with a centre head (model.center_head: true)")
         autocast_context(device, amp)  # validate the mode early
@@ -134,29 +136,48 @@ class TrainStep:
             dropout=dropout,
         )
 
+    def check_batch(self, batch: dict) -> None:
+        """Refuse a batch without the ``history (B, 4 K)`` key for a model with temporal tokens (a custom
+        dataset that does not make it), naming what is missing, before the model is run."""
+        if self.history_frames > 0 and "history" not in batch:
+            raise InputError(
+                f"model.temporal_frames is {self.history_frames} but the training batch has no 'history' key "
+                f"(the built-in datasets add it; a custom dataset must give history (4 x {self.history_frames},) "
+                "int64 tokens per item)"
+            )
+
     def to_device(self, batch: dict) -> dict:
         """Move the tensors the model needs: ``templates (B, T, 3, S, S)``, ``search (B, 3, S, S)``,
-        ``seq_input``/``seq_target (B, 5)``."""
-        keys = ("templates", "search", "seq_input", "seq_target")
-        return {k: batch[k].to(self.device, non_blocking=True) for k in keys}
+        ``seq_input``/``seq_target (B, 5)``, and ``history (B, 4 K)`` int64 when the batch has it."""
+        keys = ("templates", "search", "seq_input", "seq_target", "history")
+        return {k: batch[k].to(self.device, non_blocking=True) for k in keys if k in batch}
 
     def _forward(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Teacher-forced logits ``(B, 5, V)`` and, with a centre head, its scores ``(B, g * g)``."""
+        """Teacher-forced logits ``(B, L, V)`` (``L`` = 5 autoregressive, 4 bidirectional) and, with a centre
+        head, its scores ``(B, g * g)``."""
         training = self.model.training
         if not self.dropout:
             self.model.eval()
+        # Only a temporal model takes (and requires) the history: the default call stays as it was.
+        extra = {"history": batch["history"]} if "history" in batch else {}
         try:
             with autocast_context(self.device, self.amp):
                 if self.with_center:
-                    return self.model(batch["templates"], batch["search"], batch["seq_input"], return_center=True)
-                return self.model(batch["templates"], batch["search"], batch["seq_input"]), None
+                    return self.model(
+                        batch["templates"], batch["search"], batch["seq_input"], return_center=True, **extra
+                    )
+                return self.model(batch["templates"], batch["search"], batch["seq_input"], **extra), None
         finally:
             self.model.train(training)
 
     def __call__(self, batch: dict) -> StepResult:
+        self.check_batch(batch)
         batch = self.to_device(batch)
         logits, center = self._forward(batch)
-        loss = self.criterion(logits, batch["seq_target"])  # float32 whatever the autocast dtype
+        # Bidirectional decoding predicts the four coordinates only (no END position): the targets are
+        # cut to the logits' length; the autoregressive slice is the whole target.
+        targets = batch["seq_target"][:, : logits.shape[1]]
+        loss = self.criterion(logits, targets)  # float32 whatever the autocast dtype
         if self.with_center:
             loss = loss + self.center_loss_weight * center_loss(
                 center, batch["seq_target"], self.bins, self.seq_format, self.center_sigma
@@ -167,7 +188,7 @@ class TrainStep:
         grad_norm = clip_gradients(self.params, self.grad_clip_norm)
         self.scaler.step(self.optimizer)
         self.scaler.update()
-        iou = token_iou(logits.detach().float(), batch["seq_target"], self.bins, self.seq_format).mean()
+        iou = token_iou(logits.detach().float(), targets, self.bins, self.seq_format).mean()
         return StepResult(loss=loss.detach(), iou=iou, grad_norm=grad_norm.detach(), logits=logits.detach())
 
 

@@ -72,8 +72,9 @@ class Trainer:
     Args:
         config: the experiment (model, train recipe); options: `TrainOptions`.
         dataset: a torch Dataset with ``set_epoch(epoch)`` whose items are dicts of ``templates
-            (T, 3, S, S)``, ``search (3, S, S)`` float32 and ``seq_input``/``seq_target (5,)`` int64; by
-            default built from ``config.train.datasets`` under ``options.roots``.
+            (T, 3, S, S)``, ``search (3, S, S)`` float32 and ``seq_input``/``seq_target (5,)`` int64 (and
+            ``history (4 K,)`` int64 for a model with ``temporal_frames`` K > 0); by default built from
+            ``config.train.datasets`` under ``options.roots``.
     """
 
     def __init__(self, config: ExperimentConfig, options: TrainOptions, dataset=None) -> None:
@@ -124,7 +125,7 @@ class Trainer:
 
     def _build_model(self, state: ResumeState | None):
         from seqtrack.model.seqtrack import SeqTrack
-        from seqtrack.model.weights import load_mae_encoder, load_weights_into
+        from seqtrack.model.weights import load_encoder_weights, load_mae_encoder, load_weights_into
 
         train = self.config.train
         torch.manual_seed(train.seed)  # same initial weights on every rank and in every run
@@ -137,6 +138,9 @@ class Trainer:
         elif self.options.init is not None:
             load_weights_into(model, self.options.init)
             self._say(f"network initialised from {self.options.init}")
+        elif self.options.init_encoder is not None:
+            load_encoder_weights(model, self.options.init_encoder)
+            self._say(f"encoder initialised from {self.options.init_encoder}")
         model.encoder.body.grad_checkpointing = bool(train.grad_checkpointing)
         return model.to(self.context.device).train()
 
@@ -157,6 +161,7 @@ class Trainer:
             extra={
                 "mae": str(self.options.mae) if self.options.mae else "",
                 "init": str(self.options.init) if self.options.init else "",
+                "init_encoder": str(self.options.init_encoder) if self.options.init_encoder else "",
                 "torch": str(torch.__version__),
             },
         )
