@@ -8,7 +8,9 @@
 #
 # DATA, RUNS, OUT and ENCODER override the data folder, the run folder, the results folder and the
 # weights whose encoder every row starts from (default: the shipped demo model). Two rows train at a
-# time, one thread each. Finished trainings and finished sequences are skipped on a re-run.
+# time, one thread each. Finished trainings and finished sequences are skipped on a re-run. The baseline is
+# also trained with seeds 1 and 2 (baseline_seed1, baseline_seed2): their spread is the noise floor against
+# which the rows' differences are read.
 set -euo pipefail
 DATA=${DATA:-data/ablations}
 RUNS=${RUNS:-runs/ablations}
@@ -17,8 +19,8 @@ ENCODER=${ENCODER:-src/seqtrack/assets/seqtrack_demo.safetensors}
 BIN=${SEQTRACK_BIN:-.venv/bin}
 CONFIGS=configs/ablations/small
 export OMP_NUM_THREADS=1
-QUEUE_A=(baseline tab4_02_bidirectional tab4_04_whxy tab4_06_concat tab5_02_temporal fig6_bins_128)
-QUEUE_B=(tab4_03_separate tab4_05_corner tab4_07_average fig6_bins_64 fig6_bins_512)
+QUEUE_A=(baseline tab4_02_bidirectional tab4_04_whxy tab4_06_concat tab5_02_temporal fig6_bins_128 baseline_seed1)
+QUEUE_B=(tab4_03_separate tab4_05_corner tab4_07_average fig6_bins_64 fig6_bins_512 baseline_seed2)
 TRACKER_ROWS=(tab4_08_likelihood_update tab4_09_naive_update tab4_10_no_window)
 
 [ -f "$DATA/synthetic/list.txt" ] || "$BIN/python" -m seqtrack.data.synthetic "$DATA/synthetic" \
@@ -41,19 +43,30 @@ for name in ("window", "update_interval", "update_threshold", "update_mode"):
 PY
 }
 
-evaluate() {  # evaluate ROW WEIGHTS: track the held-out set with the official tracker plus the row's block
+evaluate() {  # evaluate NAME CONFIG WEIGHTS: the official tracker plus the config's tracker block
   # shellcheck disable=SC2046
-  "$BIN/seqtrack" eval got10k_val --root "$DATA/test" --weights "$2" --results "$RUNS/eval/$1" \
-    --settings official --updates default --no-progress $(tracker_flags "$1")
+  "$BIN/seqtrack" eval got10k_val --root "$DATA/test" --weights "$3" --results "$RUNS/eval/$1" \
+    --settings official --updates default --no-progress $(tracker_flags "$2")
+}
+
+train_row() {  # train_row NAME CONFIG [FLAGS...]
+  local name=$1 config=$2
+  shift 2
+  if [ ! -f "$RUNS/$name/finished.json" ]; then
+    "$BIN/seqtrack" train "$CONFIGS/$config.yaml" --data-root "$DATA" --out "$RUNS/$name" --threads 1 \
+      --init-encoder "$ENCODER" --no-progress "$@" > "$RUNS/$name.log" 2>&1
+  fi
 }
 
 run_queue() {
   for row in "$@"; do
-    if [ ! -f "$RUNS/$row/finished.json" ]; then
-      "$BIN/seqtrack" train "$CONFIGS/$row.yaml" --data-root "$DATA" --out "$RUNS/$row" --threads 1 \
-        --init-encoder "$ENCODER" --no-progress > "$RUNS/$row.log" 2>&1
+    config=${row%%_seed*}  # baseline_seed1 -> baseline, trained with train.seed 1
+    if [ "$config" != "$row" ]; then
+      train_row "$row" "$config" --set "train.seed=${row##*_seed}"
+    else
+      train_row "$row" "$config"
     fi
-    evaluate "$row" "$(weights_of "$row")"
+    evaluate "$row" "$config" "$(weights_of "$row")"
   done
 }
 
@@ -62,7 +75,7 @@ run_queue "${QUEUE_A[@]}" &
 queue_a=$!
 run_queue "${QUEUE_B[@]}"
 wait "$queue_a"
-for row in "${TRACKER_ROWS[@]}"; do evaluate "$row" "$(weights_of baseline)"; done
+for row in "${TRACKER_ROWS[@]}"; do evaluate "$row" "$row" "$(weights_of baseline)"; done
 
 ARGS=()
 for row in baseline "${QUEUE_A[@]:1}" "${QUEUE_B[@]}" "${TRACKER_ROWS[@]}"; do ARGS+=("$row=$RUNS/eval/$row"); done

@@ -63,3 +63,24 @@ def test_no_window_changes_the_read_out(clip, tmp_path, capsys):
     _, plain = _track(clip, tmp_path, capsys, "--settings", "official", "--no-window")
     assert len(plain) == len(windowed) == 6 and plain[0] == windowed[0]
     assert plain[1:] != windowed[1:]  # the confidences at least: the window multiplies two of them
+
+
+def test_fast_reaches_the_tracker_and_keeps_the_boxes(clip, tmp_path, capsys, monkeypatch):
+    """`--fast` is passed to `Tracker.from_pretrained` (issue 22); on the golden frames its boxes are fp32's."""
+    from seqtrack.tracking import tracker as tracker_module
+
+    seen = {}
+    real = tracker_module.Tracker.from_pretrained.__func__
+
+    def spy(cls, weights, **kwargs):
+        seen["fast"] = kwargs.get("fast")
+        return real(cls, weights, **kwargs)
+
+    monkeypatch.setattr(tracker_module.Tracker, "from_pretrained", classmethod(spy))
+    _, reference = _track(clip, tmp_path, capsys, "--settings", "official")
+    assert seen["fast"] is False
+    _, fast = _track(clip, tmp_path, capsys, "--settings", "official", "--fast")
+    assert seen["fast"] is True
+    ref = np.array([[float(v) for v in line.split(",")[:4]] for line in reference[1:]])
+    got = np.array([[float(v) for v in line.split(",")[:4]] for line in fast[1:]])
+    np.testing.assert_allclose(got, ref, atol=0.01)

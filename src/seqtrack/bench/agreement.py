@@ -77,6 +77,8 @@ def golden_options(backend: str) -> dict:
         "dtype": spec.get("dtype", "fp32"),
         "compile": spec.get("compile", False),
         "quantize": spec.get("quantize"),
+        "fast": spec.get("fast", False),
+        "kernel": spec.get("kernel", "auto"),
     }
 
 
@@ -143,7 +145,8 @@ def _golden_row(label: str, golden_dir: Path, data: dict, config, options: dict,
 def _options_label(options: dict) -> str:
     from seqtrack.runtime.options import PredictorOptions
 
-    return PredictorOptions(**options).label
+    label = PredictorOptions(**{k: v for k, v in options.items() if k != "kernel"}).label
+    return label + (" (mkl)" if options.get("kernel") == "mkl" else "")
 
 
 __all__ = [

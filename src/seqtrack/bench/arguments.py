@@ -48,6 +48,14 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
         "--golden",
         help="golden folder (the repository's is tests/golden): also compare each backend with the official outputs",
     )
+    parser.add_argument(
+        "--fidelity",
+        metavar="DIR",
+        help="generated clips with ground truth (python -m seqtrack.data.synthetic DIR --split val): also report "
+        "open-loop token agreement, closed-loop AUC and IoU to fp32 of each backend (needs --weights, trained)",
+    )
+    parser.add_argument("--fidelity-clips", type=int, default=10, help="clips of --fidelity to track (default 10)")
+    parser.add_argument("--no-real-clip", action="store_true", help="--fidelity without the real demo clip")
     parser.add_argument("--out-dir", default="benchmarks/results", help="where speed.json and speed.md go")
     parser.add_argument("--note", default=BenchSettings.note, help="a remark recorded with the results")
     parser.add_argument("--quick", action="store_true", help="seconds-long smoke run (t128, tiny frame counts)")
@@ -71,12 +79,27 @@ def settings_from_args(args: argparse.Namespace) -> BenchSettings:
     presets = tuple(p.strip() for p in args.presets.split(",") if p.strip())
     for p in presets:
         model_preset(p)  # raises InputError naming the known presets
-    if args.weights and not Path(args.weights).is_file():
-        raise InputError(f"weights file not found: {args.weights}")
+    if args.weights:
+        from seqtrack.model.registry import resolve_weights
+
+        args.weights = str(resolve_weights(args.weights))  # a registered name (``demo``) or a file; else InputError
     if args.threads is not None and args.threads < 1:
         raise InputError(f"--threads must be >= 1, got {args.threads}")
     threads = args.threads or (1 if args.quick else os.cpu_count() or 1)
-    common = dict(weights=args.weights, threads=threads, golden_dir=args.golden, out_dir=args.out_dir, note=args.note)
+    if args.fidelity and not Path(args.fidelity, "list.txt").is_file():
+        raise InputError(f"--fidelity {args.fidelity}: no list.txt there (a GOT-10k layout folder of clips)")
+    if args.fidelity and not args.weights:
+        raise InputError("--fidelity needs --weights (trained weights: agreement on random weights means little)")
+    common = dict(
+        weights=args.weights,
+        threads=threads,
+        golden_dir=args.golden,
+        out_dir=args.out_dir,
+        note=args.note,
+        fidelity_root=args.fidelity,
+        fidelity_clips=args.fidelity_clips,
+        fidelity_real=not args.no_real_clip,
+    )
     if args.quick:
         return BenchSettings.quick_settings(**common)
     return BenchSettings(

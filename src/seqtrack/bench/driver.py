@@ -125,6 +125,11 @@ def run_speed_benchmark(settings: BenchSettings, log: Callable[[str], None] = pr
     if settings.golden_dir:
         log("golden tiny model (official outputs)")
         golden = golden_agreement(Path(settings.golden_dir), [golden_options(b) for b in backends], settings.threads)
+    fidelity = []
+    if settings.fidelity_root:
+        from seqtrack.bench.fidelity import fidelity_rows
+
+        fidelity = fidelity_rows(settings, backends, log)
     machine["load_average_end"] = list(os.getloadavg())
     return BenchReport(
         settings,
@@ -137,6 +142,7 @@ def run_speed_benchmark(settings: BenchSettings, log: Callable[[str], None] = pr
         export_seconds,
         skipped,
         time.perf_counter() - started,
+        fidelity,
     )
 
 

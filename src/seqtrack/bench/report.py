@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +36,7 @@ class BenchReport:
     exports: dict[str, float]  # "preset precision" -> seconds to export (and quantise)
     skipped: list[str]
     wall_s: float
+    fidelity: list = field(default_factory=list)  # `seqtrack.bench.fidelity.FidelityRow`
 
     def to_json(self) -> dict:
         """The report as JSON-ready data (per-frame traces left out, paths as `recorded_path` gives them)."""
@@ -50,6 +51,7 @@ class BenchReport:
             "exports_s": self.exports,
             "skipped": self.skipped,
             "wall_s": self.wall_s,
+            "fidelity": [dataclasses.asdict(f) for f in self.fidelity],
         }
 
 
@@ -101,7 +103,7 @@ def _pct(value: float) -> str:
 def render_markdown(report: BenchReport) -> str:
     """The human-readable tables of a report."""
     lines = _header(report) + _backend_table(report)
-    for section in (_scaling_table, _threads_table, _interleaved_table, _golden_table):
+    for section in (_scaling_table, _threads_table, _interleaved_table, _golden_table, _fidelity_table):
         lines += section(report)
     if report.skipped:
         lines += ["", "Skipped: " + "; ".join(report.skipped)]
@@ -251,6 +253,34 @@ def _golden_table(report: BenchReport) -> list[str]:
             f"{_fmt(g.max_box_error_px, 3)} | {_pct(g.updates_equal)} |"
             if not g.error
             else f"| {g.label} | {g.error} |||||"
+        )
+    return lines
+
+
+def _fidelity_table(report: BenchReport) -> list[str]:
+    if not report.fidelity:
+        return []
+    lines = [
+        "",
+        "## Agreement with torch fp32 on the trained weights (targets: >= 99.5 %, >= -1 point, >= 0.9)",
+        "",
+        "Open loop: the fp32 tracker's own crops replayed, share of frames whose 4 tokens are all within one bin "
+        "(and all identical). Closed loop: each tracker on its own; AUC on the generated clips with the 95 % "
+        "paired bootstrap interval of the difference to fp32; mean IoU of the track to the fp32 track.",
+        "",
+        "| backend | open-loop frames | tokens within 1 bin | tokens equal | AUC | AUC fp32 | difference [95 % CI] | "
+        "IoU to fp32 real | IoU to fp32 generated |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for f in report.fidelity:
+        if f.error:
+            lines.append(f"| {f.label} | failed: {f.error} ||||||||")
+            continue
+        lines.append(
+            f"| {f.label} | {f.frames_open_loop} | {100 * f.open_loop_share:.2f}% | {100 * f.open_loop_exact:.1f}% | "
+            f"{_fmt(f.auc, 2)} | {_fmt(f.auc_fp32, 2)} | {_fmt(f.auc_difference, 2)} "
+            f"[{_fmt(f.auc_low, 2)}, {_fmt(f.auc_high, 2)}] | {_fmt(f.iou_to_fp32_real, 3)} | "
+            f"{_fmt(f.iou_to_fp32_generated, 3)} |"
         )
     return lines
 

@@ -44,7 +44,15 @@ def build_predictor(case: BenchCase):
     else:
         torch.manual_seed(case.seed)  # the parent builds the same weights for the ONNX export
         weights = SeqTrack(model_preset(case.preset))
-    return make_predictor(weights, backend="torch", dtype=case.dtype, compile=case.compile, threads=case.threads)
+    return make_predictor(
+        weights,
+        backend="torch",
+        dtype=case.dtype,
+        compile=case.compile,
+        threads=case.threads,
+        fast=case.fast,
+        kernel=case.kernel,
+    )
 
 
 def run_case(case: BenchCase) -> CaseResult:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import importlib
 import os
 import signal
@@ -130,8 +131,30 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``seqtrack`` console script; returns the process exit status."""
-    argv = _normalize_argv(sys.argv[1:] if argv is None else list(argv))
+    """Entry point of the ``seqtrack`` console script; returns the process exit status.
+
+    ``argv`` None (the console script, ``python -m seqtrack``): the command line of this process, which ends
+    when this returns. OpenMP's wait policy is set to passive first unless the user chose one
+    (`seqtrack.runtime.threads.apply_wait_policy`). The objects alive at the end are left out of the
+    interpreter's final garbage collections (`gc.freeze`): after torch is loaded those take seconds on a
+    busy machine and free nothing that the end of the process does not. Every command closes its files
+    itself before returning.
+    """
+    if argv is None:
+        # Before any command imports torch: OpenMP reads its wait policy once, when it starts. Passive waiting
+        # keeps idle pool threads off the cores another process needs (a user's own setting is kept).
+        from seqtrack.runtime.threads import apply_wait_policy
+
+        apply_wait_policy()
+    try:
+        return _main(sys.argv[1:] if argv is None else list(argv))
+    finally:
+        if argv is None:
+            gc.freeze()
+
+
+def _main(argv: list[str]) -> int:
+    argv = _normalize_argv(argv)
     parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)

@@ -44,7 +44,12 @@ def _predictor_options(args: argparse.Namespace):
     if args.threads is not None and args.threads < 1:
         raise InputError(f"--threads must be at least 1, got {args.threads}")
     return PredictorOptions(
-        backend=args.backend, dtype=args.dtype, compile=args.compile, quantize=args.quantize, threads=args.threads
+        backend=args.backend,
+        dtype=args.dtype,
+        compile=args.compile,
+        quantize=args.quantize,
+        threads=args.threads,
+        fast=args.fast,
     )
 
 

@@ -161,6 +161,7 @@ def _build_seqtrack(spec: TrackerSpec) -> TrackerLike:
         dtype=run.dtype,
         compile=run.compile,
         quantize=run.quantize,
+        fast=run.fast,
         threads=spec.intra_op_threads,
         updates=spec.updates or "default",
         **dict(spec.options),

@@ -17,13 +17,13 @@ import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from seqtrack.config import MODEL_PRESETS, ModelConfig, TrackerConfig, build_config, model_preset, to_dict
 from seqtrack.errors import CheckpointError, InputError
 from seqtrack.io.files import atomic_write_bytes, check_destination, os_error_text, refuse_overlaps
-from seqtrack.model import safe_pickle
 from seqtrack.model.header import (
     CONFIG_KEY,
     TRACKER_KEY,
@@ -71,6 +71,8 @@ def read_state_dict(path: str | Path) -> tuple[dict[str, torch.Tensor], ModelCon
         raise CheckpointError(f"{path} is not a weights file (neither a PyTorch checkpoint nor safetensors)")
     if kind == "zip" and not zipfile.is_zipfile(path):
         raise CheckpointError(safe_text(f"{path} is truncated or corrupt: its zip directory cannot be read"))
+    from seqtrack.model import safe_pickle  # only for PyTorch checkpoints: not on a safetensors start-up
+
     try:
         payload = safe_pickle.load_checkpoint(path)  # never torch.load: see seqtrack.model.safe_pickle
     except CheckpointError as error:
@@ -124,11 +126,62 @@ def _extract_state_dict(payload, path: Path) -> dict[str, torch.Tensor]:
 
 
 # ---------------------------------------------------------------------------------------------- shapes
+# Initialisers a module runs on its fresh parameters. On the meta device they compute nothing, yet some
+# (``normal_`` through torch's Python reference kernels) import ``torch._dynamo`` on first use: about a
+# second of start-up for a network whose every value the weights file overwrites anyway.
+_INITIALISERS = frozenset(
+    {
+        "normal_",
+        "uniform_",
+        "trunc_normal_",
+        "constant_",
+        "zeros_",
+        "ones_",
+        "eye_",
+        "dirac_",
+        "xavier_uniform_",
+        "xavier_normal_",
+        "kaiming_uniform_",
+        "kaiming_normal_",
+        "orthogonal_",
+        "sparse_",
+        "fill_",
+        "zero_",
+    }
+)
+
+
+class _SkipMetaInit(torch.overrides.TorchFunctionMode):
+    """Inside: an initialiser (`_INITIALISERS`) called on a meta tensor returns that tensor untouched.
+
+    Meta tensors hold shapes and dtypes only, which these in-place calls do not change, so the network
+    built is the same; every other call (and every initialiser on a real tensor) runs as usual.
+    """
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        # `torch.nn.init` passes its tensor by keyword, `Tensor` methods by position.
+        target = args[0] if args else kwargs.get("tensor")
+        if (
+            getattr(func, "__name__", None) in _INITIALISERS
+            and isinstance(target, torch.Tensor)
+            and target.device.type == "meta"
+        ):
+            return target
+        return func(*args, **kwargs)
+
+
+def meta_model(config: ModelConfig) -> SeqTrack:
+    """A `SeqTrack` for ``config`` on the meta device (shapes and dtypes, no memory; only a table the
+    constructor computes outright is real), built without running its initialisers: the skeleton that
+    `load_model` fills from a weights file."""
+    with torch.device("meta"), _SkipMetaInit():
+        return SeqTrack(config)
+
+
 def expected_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
     """Key → shape of the state dict of a model built from ``config`` (computed without allocating)."""
-    with torch.device("meta"):
-        model = SeqTrack(config)
-    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    return {k: tuple(v.shape) for k, v in meta_model(config).state_dict().items()}
 
 
 def _mismatch(shapes: dict[str, tuple[int, ...]], expected: dict[str, tuple[int, ...]]):
@@ -216,15 +269,34 @@ def load_model(
     # Built on the meta device and checked against the file before any memory is allocated: a config
     # asking for a huge network is refused, and the network materialised below is no larger than the
     # tensors the file holds. Every parameter and buffer is in the state dict, so all are overwritten.
-    with torch.device("meta"):
-        model = SeqTrack(config)
-    _check_fit(state_dict, {k: tuple(v.shape) for k, v in model.state_dict().items()}, config.name, path)
-    model = model.to_empty(device="cpu")
-    model.load_state_dict(state_dict, strict=True)
+    model = meta_model(config)
+    skeleton = model.state_dict()
+    _check_fit(state_dict, {k: tuple(v.shape) for k, v in skeleton.items()}, config.name, path)
+    # The file's tensors are copied into fresh ones of the network's dtypes and then become its parameters
+    # (``assign``): one copy, and no ``to_empty`` (which on meta tensors imports sympy: a second of start-up).
+    # A copy, not the file's tensors themselves: those may be unaligned views of its bytes, and a matrix
+    # product's summation order may depend on alignment; the copy keeps the values bit for bit.
+    owned = {key: _owned_copy(state_dict[key], value) for key, value in skeleton.items()}
+    model.load_state_dict(owned, strict=True, assign=True)
     model = model.to(device=device)
     if dtype is not None:
         model = model.to(dtype=dtype)
     return model.eval()
+
+
+def _owned_copy(source: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """``source`` copied into a fresh tensor of ``like``'s shape and dtype (torch's allocator: aligned).
+
+    Same dtype: a plain byte copy by numpy, on one thread: torch's own copy of a large tensor uses every
+    intra-op thread, which beside a busy process can take a second for the demo model's 14 MB. Another
+    dtype: torch's conversion, as ``load_state_dict`` copies."""
+    target = torch.empty(like.shape, dtype=like.dtype)
+    source = source.detach()
+    if source.dtype != target.dtype or not source.is_contiguous() or source.device.type != "cpu":
+        return target.copy_(source)
+    if target.numel():
+        np.copyto(target.reshape(-1).view(torch.uint8).numpy(), source.reshape(-1).view(torch.uint8).numpy())
+    return target
 
 
 def save_safetensors(model: SeqTrack, path: str | Path, tracker_settings: Mapping[str, object] | None = None) -> None:
@@ -354,5 +426,6 @@ __all__ = [
     "read_state_dict",
     "infer_config",
     "expected_shapes",
+    "meta_model",
     "describe_config",
 ]

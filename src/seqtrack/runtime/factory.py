@@ -19,12 +19,14 @@ Options (the numbers behind the defaults are in ``benchmarks/results/speed.md``)
 * ``backend="onnxruntime"``: the read-out graph (`seqtrack.runtime.onnxruntime`); ``weights`` may be a
   ``.onnx`` file or any checkpoint (traced on the fly into a temporary file, not validated: ``seqtrack
   export`` does that). ``quantize="int8"``: dynamic int8.
-* ``threads``: intra-op threads. For ``torch`` this is process-wide (``torch.set_num_threads``).
+* ``threads``: intra-op threads. For ``torch`` this is process-wide (``torch.set_num_threads``). None: the
+  free cores at start-up (`seqtrack.runtime.threads`), unless ``OMP_NUM_THREADS`` is set.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import tempfile
 from pathlib import Path
 
@@ -37,6 +39,7 @@ from seqtrack.model.seqtrack import SeqTrack
 from seqtrack.runtime.devices import resolve_device
 from seqtrack.runtime.options import PredictorOptions
 from seqtrack.runtime.protocol import BoxPredictor
+from seqtrack.runtime.threads import cpu_times, resolve_threads
 from seqtrack.runtime.torch_predictor import TorchPredictor
 
 
@@ -49,6 +52,8 @@ def make_predictor(
     threads: int | None = None,
     config: ModelConfig | str | None = None,
     device: str | torch.device = "cpu",
+    fast: bool = False,
+    kernel: str = "auto",
 ) -> BoxPredictor:
     """A predictor for `Tracker` from weights and run options (see the module docstring).
 
@@ -62,36 +67,64 @@ def make_predictor(
         compile: ``torch.compile`` the encoder (torch only).
         quantize: ``None`` or ``"int8"`` (onnxruntime only).
         threads: intra-op threads (torch: process-wide ``torch.set_num_threads``; onnxruntime: per session).
+            None (default): the cores other processes leave free, measured over 0.1 s overlapping the weight
+            load (`seqtrack.runtime.threads.auto_threads`); ``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` in the
+            environment win over it; on a GPU the library's choice.
         config: model config or preset name when the file does not determine it.
         device: ``cpu``, ``cuda``, ``cuda:N``, ``mps``, ``auto`` or a `torch.device`, checked against the
             devices this machine has (`resolve_device`); the onnxruntime backend runs on the CPU only.
+        fast: the fastest path this CPU has that keeps the answers (`seqtrack.runtime.fast`: bf16 or int8
+            encoder by CPU features, fp32 decoder); CPU, torch backend, fp32 only.
+        kernel: fp32 CPU linear kernels: ``auto`` (MKL or oneDNN, whichever a short timing finds faster,
+            `seqtrack.runtime.kernels`), ``mkl`` (torch's default) or ``onednn``.
     Returns:
-        A `SeqTrack` (torch fp32 / bf16 without compile), a `TorchPredictor`, or an `OnnxPredictor`.
+        A `SeqTrack` (torch fp32 / bf16 without compile), a `TorchPredictor`, an `OnnxPredictor`, or a
+        `FastPredictor` (``fast``).
     Raises:
         InputError: incompatible options, an unknown or absent device; CheckpointError / OnnxError:
             unreadable weights.
     """
-    options = PredictorOptions(backend, dtype, compile, quantize, threads)
+    options = PredictorOptions(backend, dtype, compile, quantize, threads, fast)
     # Before the weights are read: a device that does not exist must not cost a checkpoint load first.
     device = resolve_device(device)
     if options.backend == "onnxruntime" and device.type != "cpu":
         raise InputError(f"device {device}: the onnxruntime backend runs on the CPU (use the torch backend)")
+    started = cpu_times()  # the load window of the automatic thread count overlaps reading the weights
     if isinstance(weights, (str, Path)):
         weights = resolve_weights(weights)  # a registered name (``demo``, ``b256`` ...) or a path
     is_onnx = isinstance(weights, Path) and weights.suffix.lower() == ".onnx"
     if options.backend == "torch":
         if is_onnx:
             raise InputError(f"{weights} is an ONNX file: use --backend onnxruntime")
-        if options.threads is not None:
-            torch.set_num_threads(options.threads)
         model = _torch_model(weights, config, device)
+        threads = resolve_threads(options.threads, started, on_cpu=device.type == "cpu")
+        if threads is not None:
+            torch.set_num_threads(threads)
+        if options.fast:
+            if device.type != "cpu":
+                raise InputError(f"device {device}: --fast is a CPU path (use --dtype on a GPU)")
+            from seqtrack.runtime.fast import make_fast_predictor
+
+            return make_fast_predictor(model, threads=threads)
+        if device.type == "cpu" and options.dtype == "fp32":
+            _fastest_linears(model, kernel)
         if options.dtype == "bf16":
             model = model.to(torch.bfloat16)
         if options.dtype == "bf16-autocast" or options.compile:
             autocast = torch.bfloat16 if options.dtype == "bf16-autocast" else None
             return TorchPredictor(model, autocast_dtype=autocast, compile=options.compile)
         return model
+    options = dataclasses.replace(options, threads=resolve_threads(options.threads, started))
     return _onnx_predictor(weights, is_onnx, options, config)
+
+
+def _fastest_linears(model: SeqTrack, kernel: str) -> None:
+    """fp32 linears on MKL or oneDNN, whichever is faster here (`seqtrack.runtime.kernels`)."""
+    from seqtrack.runtime.kernels import choose_linear_kernel, use_linear_kernel
+
+    config = model.config
+    tokens = config.num_search_tokens + config.num_templates * config.num_template_tokens
+    use_linear_kernel(model, choose_linear_kernel(model, tokens, kernel))
 
 
 def _torch_model(weights, config, device) -> SeqTrack:
@@ -136,6 +169,7 @@ def predictor_from_args(
         threads=args.threads,
         config=config,
         device=device,
+        fast=getattr(args, "fast", False),
     )
 
 

@@ -17,13 +17,18 @@ QUANTIZATIONS = ("int8",)
 
 @dataclass(frozen=True)
 class PredictorOptions:
-    """How to run the network (everything `make_predictor` takes besides the weights)."""
+    """How to run the network (everything `make_predictor` takes besides the weights).
+
+    ``threads`` None (default): chosen from the free cores when the predictor is made
+    (`seqtrack.runtime.threads.auto_threads`); ``OMP_NUM_THREADS``/``MKL_NUM_THREADS`` win over that.
+    """
 
     backend: str = "torch"
     dtype: str = "fp32"
     compile: bool = False
     quantize: str | None = None
     threads: int | None = None
+    fast: bool = False  # the CPU's fastest path that keeps the answers (`seqtrack.runtime.fast`)
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -39,19 +44,26 @@ class PredictorOptions:
             )
         if self.backend == "torch" and self.quantize is not None:
             raise InputError("--quantize int8 needs --backend onnxruntime")
+        if self.fast and (self.backend != "torch" or self.dtype != "fp32" or self.compile or self.quantize):
+            raise InputError(
+                "--fast chooses the precision and engine itself: use it without --backend onnxruntime, "
+                "--dtype, --compile or --quantize"
+            )
         if self.threads is not None and self.threads < 1:
             raise InputError(f"threads must be >= 1, got {self.threads}")
 
     @property
     def label(self) -> str:
         """Short human name, e.g. ``torch fp32``, ``torch bf16-autocast compiled``, ``onnxruntime int8``."""
+        if self.fast:
+            return "fast"
         if self.backend == "onnxruntime":
             return f"onnxruntime {self.quantize or 'fp32'}"
         return f"torch {self.dtype}{' compiled' if self.compile else ''}"
 
 
 def add_predictor_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--backend --dtype --compile --quantize --threads`` to a subcommand (see `predictor_from_args`)."""
+    """Add ``--backend --dtype --fast --compile --quantize --threads`` to a subcommand (see `predictor_from_args`)."""
     group = parser.add_argument_group("inference backend")
     group.add_argument(
         "--backend",
@@ -65,6 +77,11 @@ def add_predictor_arguments(parser: argparse.ArgumentParser) -> None:
         default="fp32",
         help="torch precision: fp32 (default), bf16 (converted weights), bf16-autocast",
     )
+    group.add_argument(
+        "--fast",
+        action="store_true",
+        help="the fastest path this CPU has that keeps the answers (bf16 / int8 encoder, fp32 decoder)",
+    )
     group.add_argument("--compile", action="store_true", help="torch.compile the encoder (slow first frame)")
     group.add_argument(
         "--quantize",
@@ -72,4 +89,10 @@ def add_predictor_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="onnxruntime: dynamic int8 weights (faster, tokens may differ)",
     )
-    group.add_argument("--threads", type=int, default=None, help="intra-op CPU threads (default: library's)")
+    group.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="intra-op CPU threads (default: the cores other processes leave free at start-up, unless "
+        "OMP_NUM_THREADS is set; idle OpenMP threads sleep unless OMP_WAIT_POLICY is set)",
+    )

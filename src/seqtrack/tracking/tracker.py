@@ -224,6 +224,7 @@ class Tracker:
         compile: bool = False,
         quantize: str | None = None,
         threads: int | None = None,
+        fast: bool = False,
         settings: str = "weights",
         updates: str | None = "default",
         update_interval: int | None = None,
@@ -237,6 +238,7 @@ class Tracker:
                 path: official ``.pth.tar``, our ``.safetensors``, a state dict or an exported ``.onnx``.
             backend, device, dtype, compile, quantize, threads: how to run the network
                 (`seqtrack.runtime.factory.make_predictor`; e.g. ``backend="onnxruntime", quantize="int8"``).
+            fast: the fastest path this CPU has that keeps the answers (`seqtrack.runtime.fast`; torch fp32 CPU).
             settings: ``"weights"`` uses the tracker settings the file recommends (the demo model's), then
                 ``config_overrides``; ``"official"`` the official tracker (`seqtrack.tracking.settings`). An
                 exported graph applies the plain Hann window, so with ``backend="onnxruntime"`` a recommended
@@ -251,9 +253,8 @@ class Tracker:
         from seqtrack.tracking.settings import resolve_tracker_config
 
         path = resolve_weights(weights)
-        predictor = make_predictor(
-            path, backend=backend, dtype=dtype, compile=compile, quantize=quantize, threads=threads, device=device
-        )
+        options = dict(backend=backend, dtype=dtype, compile=compile, quantize=quantize, threads=threads, fast=fast)
+        predictor = make_predictor(path, device=device, **options)
         recommended = dict(read_header(path).tracker)
         if backend != "torch":
             recommended.pop("window_power", None)
