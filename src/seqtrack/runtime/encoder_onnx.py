@@ -12,7 +12,6 @@ layers found sensitive stay in fp32 (`quantize_encoder`).
 
 from __future__ import annotations
 
-import logging
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -22,7 +21,13 @@ import torch
 from torch import nn
 
 from seqtrack.model.seqtrack import SeqTrack, stack_templates
-from seqtrack.runtime.onnxruntime import OnnxError, example_inputs, require
+from seqtrack.runtime.onnxruntime import (
+    OnnxError,
+    example_inputs,
+    quantize_matmuls_dynamic,
+    quiet_root_logger,
+    require,
+)
 
 ENCODER_INPUTS = ("templates", "search")
 
@@ -103,37 +108,24 @@ def quantize_encoder(
     ]
     if not chosen:
         raise OnnxError("quantize_encoder: keep_fp32 leaves no MatMul to quantise")
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(max(level, logging.ERROR))  # ORT's "consider pre-processing" hint (not needed here)
-    try:
-        if calibration is None:
-            quantization.quantize_dynamic(
-                str(source),
-                str(target),
-                weight_type=quantization.QuantType.QInt8,
-                per_channel=True,
-                op_types_to_quantize=["MatMul"],
-                nodes_to_quantize=chosen,
-                extra_options={"MatMulConstBOnly": True},
-            )
-        else:
-            quantization.quantize_static(
-                str(source),
-                str(target),
-                _CropReader(calibration),
-                quant_format=quantization.QuantFormat.QDQ,
-                activation_type=quantization.QuantType.QUInt8,
-                weight_type=quantization.QuantType.QInt8,
-                per_channel=True,
-                # AVX2 has no VNNI: u8 x s8 products can saturate in 16 bits; 7-bit weights avoid it.
-                reduce_range=not _has_vnni(),
-                op_types_to_quantize=["MatMul"],
-                nodes_to_quantize=chosen,
-                extra_options={"MatMulConstBOnly": True},
-            )
-    finally:
-        root.setLevel(level)
+    if calibration is None:
+        quantize_matmuls_dynamic(source, target, chosen)
+        return Path(target)
+    with quiet_root_logger():
+        quantization.quantize_static(
+            str(source),
+            str(target),
+            _CropReader(calibration),
+            quant_format=quantization.QuantFormat.QDQ,
+            activation_type=quantization.QuantType.QUInt8,
+            weight_type=quantization.QuantType.QInt8,
+            per_channel=True,
+            # AVX2 has no VNNI: u8 x s8 products can saturate in 16 bits; 7-bit weights avoid it.
+            reduce_range=not _has_vnni(),
+            op_types_to_quantize=["MatMul"],
+            nodes_to_quantize=chosen,
+            extra_options={"MatMulConstBOnly": True},
+        )
     return Path(target)
 
 

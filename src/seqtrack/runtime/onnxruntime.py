@@ -34,6 +34,7 @@ import importlib.util
 import json
 import logging
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -187,6 +188,35 @@ def _set_metadata(proto, config: ModelConfig, precision: str) -> None:
         entry.key, entry.value = key, value
 
 
+@contextmanager
+def quiet_root_logger():
+    """ONNX Runtime's quantiser logs a "consider pre-processing" hint through the root logger; the symbolic
+    shape inference behind that pre-processing fails on our graphs, and the result is the same without it."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(max(level, logging.ERROR))
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+
+
+def quantize_matmuls_dynamic(source: str | Path, target: str | Path, nodes: list[str]) -> None:
+    """Dynamic int8 of the weight MatMuls named in ``nodes`` (per-channel int8 weights, activations
+    quantised per call, int32 accumulation); every other node stays as it is."""
+    quantization = require("onnxruntime.quantization")
+    with quiet_root_logger():
+        quantization.quantize_dynamic(
+            str(source),
+            str(target),
+            weight_type=quantization.QuantType.QInt8,
+            per_channel=True,
+            op_types_to_quantize=["MatMul"],
+            nodes_to_quantize=nodes,
+            extra_options={"MatMulConstBOnly": True},
+        )
+
+
 def quantize_int8(source: str | Path, target: str | Path) -> Path:
     """Dynamic int8 quantisation of the encoder: int8 weights (per output channel), activations
     quantised on the fly, int32 accumulation.
@@ -199,29 +229,12 @@ def quantize_int8(source: str | Path, target: str | Path) -> Path:
     carried over.
     """
     onnx = require("onnx")
-    quantization = require("onnxruntime.quantization")
     source, target = Path(source), Path(target)
     config = read_config(source)
     nodes = onnx.load(str(source), load_external_data=False).graph.node
     # An allow-list (not an exclusion list): the quantiser rewrites Gemm nodes under new names first.
     encoder = [n.name for n in nodes if n.op_type == "MatMul" and "/encoder/" in n.name]
-    # quantize_dynamic logs a "consider pre-processing" hint through the root logger; the symbolic shape
-    # inference behind that pre-processing fails on this graph, and the result is the same without it.
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(max(level, logging.ERROR))
-    try:
-        quantization.quantize_dynamic(
-            str(source),
-            str(target),
-            weight_type=quantization.QuantType.QInt8,
-            per_channel=True,
-            op_types_to_quantize=["MatMul"],
-            nodes_to_quantize=encoder,
-            extra_options={"MatMulConstBOnly": True},
-        )
-    finally:
-        root.setLevel(level)
+    quantize_matmuls_dynamic(source, target, encoder)
     proto = onnx.load(str(target))
     _set_metadata(proto, config, "int8")
     onnx.save(proto, str(target))
