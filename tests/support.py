@@ -48,3 +48,20 @@ class FillingFile:
 
     def __getattr__(self, name):
         return getattr(self._raw, name)
+
+
+def tiny_variant_config(decoder_layers: int = 2, **fields):
+    """A `ModelConfig` small enough for every ablation variant to build, run and export in a test: a 1-block
+    32-wide encoder, 32 px templates, 64 px search, 64 bins; ``fields`` set the variant (``decoding``,
+    ``encoding``, ``temporal_frames``, ``feature_type`` ...)."""
+    from seqtrack.config import DecoderConfig, EncoderConfig, ModelConfig
+
+    return ModelConfig(
+        encoder=EncoderConfig(embed_dim=32, depth=1, num_heads=2),
+        decoder=DecoderConfig(hidden_dim=16, num_heads=2, num_layers=decoder_layers, dim_feedforward=32),
+        template_size=32,
+        search_size=64,
+        bins=64,
+        name="tiny",
+        **fields,
+    )

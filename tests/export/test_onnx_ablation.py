@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from seqtrack.config import DecoderConfig, EncoderConfig, ModelConfig
+from seqtrack.config import ModelConfig
 from seqtrack.errors import InputError
 from seqtrack.export.onnx import export_onnx
 from seqtrack.model.seqtrack import SeqTrack
 from seqtrack.runtime.onnxruntime import OnnxError, OnnxPredictor, check_graph, example_inputs, input_names
+from support import tiny_variant_config
 
 MODES = {
     "bidirectional": {"decoding": "bidirectional"},
@@ -22,15 +23,7 @@ MODES = {
 
 
 def tiny_config(**fields) -> ModelConfig:
-    return ModelConfig(
-        encoder=EncoderConfig(embed_dim=32, depth=1, num_heads=2),
-        decoder=DecoderConfig(hidden_dim=16, num_heads=2, num_layers=2, dim_feedforward=32),
-        template_size=32,
-        search_size=64,
-        bins=64,
-        name="tiny",
-        **fields,
-    )
+    return tiny_variant_config(decoder_layers=2, **fields)
 
 
 @pytest.fixture(scope="module", params=list(MODES))

@@ -6,26 +6,19 @@ import numpy as np
 import pytest
 import torch
 
-from seqtrack.config import DecoderConfig, EncoderConfig, ModelConfig, TrackerConfig
+from seqtrack.config import ModelConfig, TrackerConfig
 from seqtrack.errors import InputError
 from seqtrack.geometry.crop import crop_square
 from seqtrack.model.seqtrack import SeqTrack
 from seqtrack.tracking.attention import predicted_crop_box, search_attention_maps, token_titles
 from seqtrack.tracking.tracker import Tracker
+from support import tiny_variant_config
 
 FRAMES = np.random.default_rng(5).integers(0, 255, size=(3, 96, 128, 3), dtype=np.uint8)
 
 
 def tiny_config(**fields) -> ModelConfig:
-    return ModelConfig(
-        encoder=EncoderConfig(embed_dim=32, depth=1, num_heads=2),
-        decoder=DecoderConfig(hidden_dim=16, num_heads=2, num_layers=2, dim_feedforward=32),
-        template_size=32,
-        search_size=64,
-        bins=64,
-        name="tiny",
-        **fields,
-    )
+    return tiny_variant_config(decoder_layers=2, **fields)
 
 
 @pytest.fixture(scope="module")

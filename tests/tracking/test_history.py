@@ -9,27 +9,20 @@ import numpy as np
 import pytest
 import torch
 
-from seqtrack.config import DecoderConfig, EncoderConfig, ModelConfig, TrackerConfig, model_preset
+from seqtrack.config import ModelConfig, TrackerConfig, model_preset
 from seqtrack.errors import InputError
 from seqtrack.geometry.crop import crop_square
 from seqtrack.geometry.tokens import history_tokens
 from seqtrack.model.seqtrack import SeqTrack
 from seqtrack.tracking.history import history_batch, history_in_crop, initial_history, push_box
 from seqtrack.tracking.tracker import Tracker
+from support import tiny_variant_config
 
 FRAMES = np.random.default_rng(3).integers(0, 255, size=(5, 96, 128, 3), dtype=np.uint8)
 
 
 def tiny_config(**fields) -> ModelConfig:
-    return ModelConfig(
-        encoder=EncoderConfig(embed_dim=32, depth=1, num_heads=2),
-        decoder=DecoderConfig(hidden_dim=16, num_heads=2, num_layers=1, dim_feedforward=32),
-        template_size=32,
-        search_size=64,
-        bins=64,
-        name="tiny",
-        **fields,
-    )
+    return tiny_variant_config(decoder_layers=1, **fields)
 
 
 class Recorder:
