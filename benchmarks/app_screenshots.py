@@ -11,24 +11,15 @@ stream) and ``app-after.png`` (playback with the score plot and the downloads); 
 from __future__ import annotations
 
 import argparse
-import platform
 import socket
-import subprocess
 import tempfile
 import threading
 import time
 from pathlib import Path
 
+from seqtrack.bench.machine import cpu_model
+
 DEMO_BOX = (376, 52, 144, 218)
-
-
-def cpu_name() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return platform.processor() or "unknown CPU"
-    lines = [line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name:")]
-    return lines[0] if lines else "unknown CPU"
 
 
 def serve(work: Path, threads: int):
@@ -126,7 +117,7 @@ def main() -> None:
             driver.quit()
             server.should_exit = True
     print(f"page: {status}")
-    print(f"CPU: {cpu_name()}, {args.threads} thread(s); screenshots in {args.out}")
+    print(f"CPU: {cpu_model()}, {args.threads} thread(s); screenshots in {args.out}")
 
 
 if __name__ == "__main__":

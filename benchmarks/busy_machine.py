@@ -22,12 +22,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from seqtrack.bench.machine import cpu_model
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT_DIR = ROOT / "benchmarks" / "results" / "busy_machine"
@@ -195,17 +196,6 @@ def markdown(table: list[dict], meta: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def cpu_name() -> str:
-    """The CPU's model name from ``/proc/cpuinfo`` (`platform.processor` elsewhere)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def main() -> int:
     """Parse the flags; run the rounds (or, with ``--worker``, one measurement) and write the report."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -226,7 +216,7 @@ def main() -> int:
     cores = usable_cores()
     models, policies, loads = (v.split(",") for v in (args.models, args.policies, args.loads))
     meta = {
-        "cpu": cpu_name(),
+        "cpu": cpu_model(),
         "cores": cores,
         "load_before": " ".join(f"{v:.2f}" for v in os.getloadavg()),
         "rounds": args.rounds,

@@ -31,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from seqtrack.bench.machine import cpu_model
+
 HERE = Path(__file__).resolve().parent
 BOX, START_FRAME = "376,52,144,218", 76
 STAGES = ("command", "source", "tracker", "init", "first_track")
@@ -135,16 +137,6 @@ def summarise(runs: dict[str, list]) -> dict:
     return summary
 
 
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def markdown(result: dict) -> str:
     """The tables of ``startup.md``."""
     s, meta = result["summary"], result["machine"]
@@ -224,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": f"seqtrack track bikes.mp4 --weights demo --box {BOX} --start-frame {START_FRAME} --max-frames 2",
         "runs": args.runs,
         "machine": {
-            "cpu": _cpu(),
+            "cpu": cpu_model(),
             "cores": os.cpu_count(),
             "python": platform.python_version(),
             "load_before": " ".join(f"{x:.2f}" for x in load_before),

@@ -15,7 +15,6 @@ import argparse
 import dataclasses
 import json
 import os
-import platform
 import statistics
 import time
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from seqtrack.bench.machine import cpu_model
 from seqtrack.config import TrainConfig, model_preset
 from seqtrack.model.seqtrack import SeqTrack
 from seqtrack.train.step import TrainStep
@@ -39,16 +39,6 @@ class Setting:
     amp: str
     steps: int
     warmup: int = 2
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def native_bf16() -> bool:
@@ -167,7 +157,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     device = torch.device("cpu")
     meta = {
-        "cpu": cpu_name(),
+        "cpu": cpu_model(),
         "threads": torch.get_num_threads(),
         "cores": os.cpu_count(),
         "torch": torch.__version__,

@@ -12,6 +12,18 @@ import numpy as np
 RELEVANT_CPU_FLAGS = {"avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "avx_vnni", "amx_bf16", "amx_int8"}
 
 
+def cpu_model() -> str:
+    """The CPU's model name from ``/proc/cpuinfo`` (``platform.processor()`` where there is none): every speed
+    figure is quoted beside it."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
 def machine_info(threads: int) -> dict:
     """CPU model and relevant flags, cores, library versions and the load at the time of the run."""
     import torch
@@ -29,16 +41,15 @@ def machine_info(threads: int) -> dict:
             info[module] = __import__(module).__version__
         except ImportError:
             info[module] = None
-    cpu, flags = platform.processor() or "unknown", set()
+    flags: set[str] = set()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()  # /proc/cpuinfo names the model; processor() often does not
-            elif line.startswith("flags"):
+            if line.startswith("flags"):
                 flags = set(line.split(":", 1)[1].split())
+                break
     except OSError:
         pass
-    info["cpu"] = cpu
+    info["cpu"] = cpu_model()
     info["cpu_flags"] = sorted(flags & RELEVANT_CPU_FLAGS)
     info["torch_cpu_capability"] = torch.backends.cpu.get_cpu_capability()
     info["load_average"] = list(os.getloadavg())
