@@ -14,8 +14,11 @@ does. Two measures, both from that moment:
   breakdown (interpreter and CLI, source opened, network built, init frame, first tracked frame).
 
 Between them it times ``python -c pass`` (the interpreter) and ``python -c "import torch"`` (the floor
-that torch's own import sets). Medians over the runs; the first round is a discarded warm-up (page cache).
-Writes ``startup.json`` and ``startup.md`` to ``--out-dir``.
+that torch's own import sets), and the same command with ``--fast`` twice: with a cold graph cache (a new,
+empty ``$SEQTRACK_CACHE_DIR`` every round: the read-out graph is exported, torch is loaded) and with a warm
+one (the folder the warm-up round filled: on an AVX2-only CPU the ``onnx-fp32`` plan then starts without
+torch, `seqtrack.runtime.fast_start`). Medians over the runs, variants interleaved round by round; the first
+round is a discarded warm-up (page cache). Writes ``startup.json`` and ``startup.md`` to ``--out-dir``.
 """
 
 from __future__ import annotations
@@ -36,6 +39,13 @@ from seqtrack.bench.machine import cpu_model
 HERE = Path(__file__).resolve().parent
 BOX, START_FRAME = "376,52,144,218", 76
 STAGES = ("command", "source", "tracker", "init", "first_track")
+VARIANTS = ("baseline", "current", "fast_cold", "fast_warm")
+LABELS = {
+    "baseline": "baseline",
+    "current": "current",
+    "fast_cold": "current --fast, cold graph cache",
+    "fast_warm": "current --fast, warm graph cache",
+}
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -73,8 +83,9 @@ def _read_stages(log: Path, started: float) -> dict[str, list[float]]:
     return {stage: [stamps[stage][0] - started, stamps[stage][1]] for stage in STAGES if stage in stamps}
 
 
-def track_run(video: Path, src: Path | None, work: Path) -> dict:
-    """One ``seqtrack track`` process: line times, stage times and exit time, in seconds from its start."""
+def track_run(video: Path, src: Path | None, work: Path, cache: Path | None = None) -> dict:
+    """One ``seqtrack track`` process: line times, stage times and exit time, in seconds from its start;
+    with ``cache``, ``--fast`` with that graph-cache folder."""
     out, log = work / "boxes.txt", work / "stages.txt"
     for path in (out, log):
         path.unlink(missing_ok=True)
@@ -83,6 +94,9 @@ def track_run(video: Path, src: Path | None, work: Path) -> dict:
         env["PYTHONPATH"] = str(src)
     command = [str(Path(sys.executable).parent / "seqtrack"), "track", str(video), "--weights", "demo"]
     command += ["--box", BOX, "--start-frame", str(START_FRAME), "--max-frames", "2", "--out", str(out), "-q"]
+    if cache is not None:
+        env["SEQTRACK_CACHE_DIR"] = str(cache)
+        command.append("--fast")
     started = time.monotonic()
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     lines, cpu = _wait_lines(process, out, started)
@@ -122,7 +136,7 @@ def summarise(runs: dict[str, list]) -> dict:
     summary: dict = {}
     for name in ("python", "import_torch"):
         summary[name] = {key: _spread([run[key] for run in runs[name]]) for key in ("wall", "cpu")}
-    for variant in ("current", "baseline"):
+    for variant in VARIANTS:
         if not runs.get(variant):
             continue
         entry = {key: _spread([run[key] for run in runs[variant]]) for key in ("init_line", "first_track_line")}
@@ -145,7 +159,8 @@ def markdown(result: dict) -> str:
         "",
         f"CPU: {meta['cpu']}, {meta['cores']} cores; load average (1, 5, 15 min) before / after: "
         f"{meta['load_before']} / {meta['load_after']}; {result['runs']} rounds, variants interleaved; medians "
-        f"(min-max). Command: `{result['command']}`. Wall: seconds from starting the process; CPU: its CPU "
+        f"(min-max). Command: `{result['command']}` (`--fast` rows: plus `--fast`; plan here: "
+        f"{result.get('fast_plan', '?')}). Wall: seconds from starting the process; CPU: its CPU "
         "seconds by then (all threads; less inflated than wall time when the machine is busy).",
         "",
         "| measure | wall (s) | CPU (s) |",
@@ -158,27 +173,50 @@ def markdown(result: dict) -> str:
     lines.append(f"| `python -c pass` | {cell(s['python']['wall'])} | {cell(s['python']['cpu'])} |")
     torch_row = s["import_torch"]
     lines.append(f"| `python -c 'import torch'` (the floor) | {cell(torch_row['wall'])} | {cell(torch_row['cpu'])} |")
-    for variant in ("baseline", "current"):
+    for variant in VARIANTS:
         if variant in s:
-            v = s[variant]
-            lines.append(f"| {variant}: init box written (line 1) | {cell(v['init_line'])} | |")
+            v, label = s[variant], LABELS[variant]
+            lines.append(f"| {label}: init box written (line 1) | {cell(v['init_line'])} | |")
             lines.append(
-                f"| **{variant}: first tracked frame written (line 2)** | {cell(v['first_track_line'])} | "
+                f"| **{label}: first tracked frame written (line 2)** | {cell(v['first_track_line'])} | "
                 f"{cell(v['first_track_cpu'])} |"
             )
-            lines.append(f"| {variant}: process exit | {cell(v['exit'])} | |")
-    stages = s.get("current", {}).get("stages")
-    if stages:
-        lines += ["", "Breakdown of the current code (median stamps; a stage = from the previous stamp):", ""]
-        lines += ["| stage | at, wall (s) | stage, wall (s) | at, CPU (s) | stage, CPU (s) |", "|---|---|---|---|---|"]
-        previous = [0.0, 0.0]
-        for stage, (wall, cpu) in stages.items():
-            lines.append(f"| {stage} | {wall:.3f} | {wall - previous[0]:.3f} | {cpu:.3f} | {cpu - previous[1]:.3f} |")
-            previous = [wall, cpu]
-        left = s["current"]["first_track_line"]["median"] - torch_row["wall"]["median"]
+            lines.append(f"| {label}: process exit | {cell(v['exit'])} | |")
+    for variant in ("current", "fast_warm"):
+        lines += _breakdown(s, variant, torch_row)
+    return "\n".join(lines) + "\n"
+
+
+def _fast_plan() -> str:
+    """The ``--fast`` plan this CPU gets for the demo model (`seqtrack.runtime.fast_plan`), by its flags."""
+    from seqtrack.model.header import read_header
+    from seqtrack.model.registry import resolve_weights
+    from seqtrack.runtime.cpu import cpu_features_without_torch
+    from seqtrack.runtime.fast_plan import choose_fast_plan
+
+    features = cpu_features_without_torch()
+    if features is None:
+        return "unknown (no /proc/cpuinfo)"
+    config = read_header(resolve_weights("demo")).model_config()
+    return f"{choose_fast_plan(config, features).name} ({features.summary})"
+
+
+def _breakdown(s: dict, variant: str, torch_row: dict) -> list[str]:
+    """The stage table of one variant (from its stamps), and what is left beyond torch's own import."""
+    stages = s.get(variant, {}).get("stages")
+    if not stages:
+        return []
+    lines = ["", f"Breakdown of {LABELS[variant]} (median stamps; a stage = from the previous stamp):", ""]
+    lines += ["| stage | at, wall (s) | stage, wall (s) | at, CPU (s) | stage, CPU (s) |", "|---|---|---|---|---|"]
+    previous = [0.0, 0.0]
+    for stage, (wall, cpu) in stages.items():
+        lines.append(f"| {stage} | {wall:.3f} | {wall - previous[0]:.3f} | {cpu:.3f} | {cpu - previous[1]:.3f} |")
+        previous = [wall, cpu]
+    if variant == "current":
+        left = s[variant]["first_track_line"]["median"] - torch_row["wall"]["median"]
         left_cpu = stages["first_track"][1] - torch_row["cpu"]["median"]
         lines += ["", f"First tracked frame beyond torch's own import: {left:.3f} s wall, {left_cpu:.3f} s CPU."]
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -191,14 +229,18 @@ def main(argv: list[str] | None = None) -> int:
     from seqtrack.cli.demo import bikes_clip
 
     video = bikes_clip()
-    runs: dict[str, list] = {"python": [], "import_torch": [], "current": [], "baseline": []}
+    runs: dict[str, list] = {"python": [], "import_torch": [], **{variant: [] for variant in VARIANTS}}
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="seqtrack-startup-") as work:
+        warm = Path(work) / "warm-cache"  # filled by the warm-up round's cold run, then kept
         for round_ in range(args.runs + 1):
+            cold = Path(tempfile.mkdtemp(prefix="cold-cache-", dir=work))  # a new, empty cache every round
             measured = {
                 "python": python_run("pass"),
                 "import_torch": python_run("import torch"),
                 "current": track_run(video, None, Path(work)),
+                "fast_cold": track_run(video, None, Path(work), cache=warm if round_ == 0 else cold),
+                "fast_warm": track_run(video, None, Path(work), cache=warm),
             }
             if args.baseline_src is not None:
                 measured["baseline"] = track_run(video, args.baseline_src.resolve(), Path(work))
@@ -206,14 +248,14 @@ def main(argv: list[str] | None = None) -> int:
                 continue  # warm-up: page cache, bytecode caches
             for key, value in measured.items():
                 runs[key].append(value)
-            current = measured["current"]
             print(
-                f"round {round_}: first tracked frame {current['first_track_line']:.3f} s "
-                f"({current['first_track_cpu']:.2f} s CPU)",
+                f"round {round_}: first tracked frame "
+                + ", ".join(f"{k} {measured[k]['first_track_line']:.3f} s" for k in VARIANTS if k in measured),
                 file=sys.stderr,
             )
     result = {
         "command": f"seqtrack track bikes.mp4 --weights demo --box {BOX} --start-frame {START_FRAME} --max-frames 2",
+        "fast_plan": _fast_plan(),
         "runs": args.runs,
         "machine": {
             "cpu": cpu_model(),

@@ -54,3 +54,12 @@ def full_disk(monkeypatch):
         monkeypatch.setattr(os, "fsync", fsync)
 
     return install
+
+
+@pytest.fixture(autouse=True)
+def graph_cache_dir(tmp_path_factory, monkeypatch):
+    """Graphs exported by any test (``--fast``, ONNX Runtime backends) go to a folder of the test session,
+    never to the user's cache."""
+    folder = tmp_path_factory.getbasetemp() / "graph-cache"
+    monkeypatch.setenv("SEQTRACK_CACHE_DIR", str(folder))
+    return folder

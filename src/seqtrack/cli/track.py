@@ -9,6 +9,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -272,8 +273,11 @@ def _check_boxes(boxes: np.ndarray, frame_hw: tuple[int, int]) -> None:
 
 def _build_tracker(args: argparse.Namespace, weights: Path, options: dict):
     """The tracker the flags describe (`Tracker.from_pretrained`: the network by backend, the settings by the
-    rule of `seqtrack.tracking.settings`: flags over the weights' recommended settings over the official)."""
+    rule of `seqtrack.tracking.settings`: flags over the weights' recommended settings over the official).
+    With ``--fast`` and a cached graph no torch is imported (`seqtrack.runtime.fast_start`); the graph
+    cache's warnings (`seqtrack.runtime.graph_cache`) are printed as ``warning: ...`` lines."""
     from seqtrack.model.header import read_header
+    from seqtrack.runtime.graph_cache import GraphCacheWarning
     from seqtrack.tracking.tracker import Tracker
 
     if args.backend != "torch" and args.settings == "weights" and "window_power" not in options:
@@ -282,21 +286,29 @@ def _build_tracker(args: argparse.Namespace, weights: Path, options: dict):
                 "note: the ONNX graph applies the plain Hann window; the weights' window_power is not used",
                 file=sys.stderr,
             )
-    return Tracker.from_pretrained(
-        weights,
-        backend=args.backend,
-        device=args.device,
-        dtype=args.dtype,
-        compile=args.compile,
-        quantize=args.quantize,
-        fast=args.fast,
-        threads=args.threads,
-        settings=args.settings,
-        updates=args.updates,
-        update_interval=args.update_interval,
-        update_threshold=args.update_threshold,
-        **options,
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", GraphCacheWarning)
+        tracker = Tracker.from_pretrained(
+            weights,
+            backend=args.backend,
+            device=args.device,
+            dtype=args.dtype,
+            compile=args.compile,
+            quantize=args.quantize,
+            fast=args.fast,
+            threads=args.threads,
+            settings=args.settings,
+            updates=args.updates,
+            update_interval=args.update_interval,
+            update_threshold=args.update_threshold,
+            **options,
+        )
+    for warning in caught:  # the graph cache's reports as one line each; anything else as Python shows it
+        if issubclass(warning.category, GraphCacheWarning):
+            print(f"warning: {warning.message}", file=sys.stderr)
+        else:
+            warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+    return tracker
 
 
 class _RunStats:
@@ -364,15 +376,13 @@ def _follow(args: argparse.Namespace, tracker, source, boxes: np.ndarray, log: S
     Whatever ends the run (the end of the source, a source that breaks, an output that cannot be written,
     Ctrl-C, SIGTERM), the files are closed: the box files hold whole lines, the video its index.
     """
-    from tqdm import tqdm
-
     from seqtrack.io.boxes import BoxWriter
     from seqtrack.io.files import OutputError, interrupts_deferred
     from seqtrack.tracking.loop import track_frames
 
     stats, video, stop, failure = _RunStats(), None, None, None
     writer = BoxWriter(args.out, targets=len(boxes) if len(boxes) > 1 else None)
-    bar = tqdm(total=source.num_frames, unit="frame", disable=args.quiet, dynamic_ncols=True, desc=source.name[-40:])
+    bar = _progress_bar(source, args.quiet)
     try:
         with writer:
             for step in track_frames(tracker, source, boxes, many=True):
@@ -414,6 +424,28 @@ def _follow(args: argparse.Namespace, tracker, source, boxes: np.ndarray, log: S
     if video_problem:
         raise OutputError(f"{video_problem}{_saved(writer, kept)}")
     return 0, stats, writer, video
+
+
+class _NoBar:
+    """What ``--quiet`` shows: nothing (and tqdm, 50 ms of start-up, is not imported)."""
+
+    def update(self, count: int) -> None:
+        pass
+
+    def set_postfix(self, **values) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(source, quiet: bool):
+    """A tqdm bar over the source's frames, or `_NoBar` with ``--quiet``."""
+    if quiet:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=source.num_frames, unit="frame", dynamic_ncols=True, desc=source.name[-40:])
 
 
 def _close_video(video) -> str | None:

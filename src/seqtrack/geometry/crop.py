@@ -5,6 +5,10 @@ Conventions:
     * ``xywh`` boxes are top-left x, y, width, height in frame pixels (float);
     * ``cxcywh`` boxes are centre x, centre y, width, height.
 
+numpy and OpenCV only: torch is imported by `normalize_crops` alone (the tensor edge for the torch
+backend and training), so that the torch-free ``--fast`` path (`seqtrack.runtime.fast_start`) crops,
+normalises and decodes with this very code.
+
 Everything here reproduces the official SeqTrack code (docs/official-behaviour.md §3.2-§3.5, §5.3) including its quirks:
 Python's half-to-even ``round`` for the crop corner, a ``+1`` in the right/bottom padding, and the
 ``S`` (test) versus ``S - 1`` (train) normalisation of crop coordinates.
@@ -17,7 +21,6 @@ from collections.abc import Sequence as Seq
 
 import cv2
 import numpy as np
-import torch
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -167,23 +170,60 @@ def _resize_from_frame(image: np.ndarray, corners: tuple[int, ...], side: int, s
     return out
 
 
-def normalize_crops(crops: np.ndarray | Seq[np.ndarray], device=None, dtype=torch.float32) -> torch.Tensor:
-    """Stack uint8 RGB crops into the network's input tensor.
+def normalize_crop_array(crops: np.ndarray | Seq[np.ndarray]) -> np.ndarray:
+    """Stack uint8 RGB crops into the network's input array (numpy, no torch).
 
     Args:
         crops: one ``(S, S, 3)`` uint8 crop or a sequence/array ``(B, S, S, 3)`` of them.
 
     Returns:
-        ``(B, 3, S, S)`` tensor, ``(pixel / 255 - mean) / std`` with the ImageNet mean/std, on ``device``.
+        ``(B, 3, S, S)`` float32, ``(pixel / 255 - mean) / std`` with the ImageNet mean/std: a transposed view
+        of a channels-last buffer, the layout torch has always been given (`normalize_crops`; its convolution
+        kernels follow the layout, so keeping it keeps the torch path's numbers). Each step is one correctly
+        rounded float32 operation, bit for bit what torch computes in the same order (checked for every pixel
+        value in tests/geometry/test_crop_arrays.py).
     """
     array = np.asarray(crops) if not isinstance(crops, np.ndarray) else crops
     if array.ndim == 3:
         array = array[None]
-    tensor = torch.from_numpy(np.ascontiguousarray(array)).to(device=device)
-    tensor = tensor.permute(0, 3, 1, 2).to(torch.float32).div_(255.0)
-    mean = torch.tensor(IMAGENET_MEAN, device=tensor.device).view(1, 3, 1, 1)
-    std = torch.tensor(IMAGENET_STD, device=tensor.device).view(1, 3, 1, 1)
-    return tensor.sub_(mean).div_(std).to(dtype)
+    out = array.astype(np.float32)  # (B, S, S, 3), a new buffer
+    out /= np.float32(255.0)
+    out -= np.asarray(IMAGENET_MEAN, dtype=np.float32)
+    out /= np.asarray(IMAGENET_STD, dtype=np.float32)
+    return out.transpose(0, 3, 1, 2)
+
+
+def normalize_crops(crops: np.ndarray | Seq[np.ndarray], device=None, dtype=None):
+    """`normalize_crop_array` as a torch tensor: ``(B, 3, S, S)`` (channels-last strides) on ``device`` in
+    ``dtype`` (default float32; a bf16 model gets the float32 values rounded once, as before)."""
+    import torch
+
+    tensor = torch.from_numpy(normalize_crop_array(crops))
+    return tensor.to(device=device, dtype=dtype or torch.float32)
+
+
+def token_values(tokens, bins: int, seq_format: str = "xywh") -> np.ndarray:
+    """Coordinate tokens → normalised ``cxcywh`` values, in numpy (the tracker's decoding, both backends).
+
+    The same float32 arithmetic as `seqtrack.geometry.tokens.tokens_to_box` (``token / (bins - 1)``, then
+    the format's reordering or corner averaging), which training keeps for tensors; the two are checked
+    equal for every token of several vocabularies (tests/geometry/test_crop_arrays.py).
+
+    Args:
+        tokens: ``(..., 4)`` integer tokens in ``seq_format`` order (``xywh`` = centre, ``whxy``, ``corner``).
+    Returns:
+        ``(..., 4)`` float32 ``cxcywh`` in units of the crop side.
+    """
+    values = np.asarray(tokens).astype(np.float32) / np.float32(bins - 1)
+    if seq_format == "xywh":
+        return values
+    if seq_format == "whxy":
+        return values[..., [2, 3, 0, 1]]
+    if seq_format != "corner":
+        raise ValueError(f"unknown sequence format {seq_format!r}; expected one of xywh, whxy, corner")
+    x1, y1, x2, y2 = np.moveaxis(values, -1, 0)
+    half = np.float32(2)
+    return np.stack([(x1 + x2) / half, (y1 + y2) / half, x2 - x1, y2 - y1], axis=-1)
 
 
 def tokens_to_crop_box(values: np.ndarray, search_size: int, resize_factor: float) -> np.ndarray:

@@ -2,6 +2,8 @@
 
 Read from the ``flags`` line of ``/proc/cpuinfo`` (Linux) and ``torch.backends.cpu.get_cpu_capability()``
 (every OS, coarser: ``DEFAULT``, ``AVX2``, ``AVX512``, ``AVX512_VNNI``, ``AVX512_BF16``, ``AMX``...).
+`cpu_features_without_torch` reads the flags alone, for the torch-free start of ``--fast``
+(`seqtrack.runtime.fast_start`); where they cannot be read it answers None and the caller takes the torch path.
 """
 
 from __future__ import annotations
@@ -52,20 +54,30 @@ def parse_features(flags: set[str], capability: str = "DEFAULT") -> CpuFeatures:
     )
 
 
+def read_cpu_flags(path: Path = Path("/proc/cpuinfo")) -> set[str] | None:
+    """The ``flags`` of the first processor in ``/proc/cpuinfo`` (Linux), or None where there is none."""
+    try:
+        for line in path.read_text(errors="replace").splitlines():
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    except OSError:  # not Linux
+        pass
+    return None
+
+
 @functools.cache
 def cpu_features() -> CpuFeatures:
     """This machine's `CpuFeatures` (read once per process)."""
     import torch
 
-    flags: set[str] = set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
-            if line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-                break
-    except OSError:  # not Linux: torch's capability alone
-        pass
-    return parse_features(flags, str(torch.backends.cpu.get_cpu_capability()))
+    return parse_features(read_cpu_flags() or set(), str(torch.backends.cpu.get_cpu_capability()))
 
 
-__all__ = ["CpuFeatures", "cpu_features", "parse_features"]
+@functools.cache
+def cpu_features_without_torch() -> CpuFeatures | None:
+    """This machine's `CpuFeatures` from ``/proc/cpuinfo`` alone (no torch import), None where unknown."""
+    flags = read_cpu_flags()
+    return None if flags is None else parse_features(flags)
+
+
+__all__ = ["CpuFeatures", "cpu_features", "cpu_features_without_torch", "parse_features", "read_cpu_flags"]

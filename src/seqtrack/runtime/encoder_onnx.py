@@ -28,6 +28,7 @@ from seqtrack.runtime.onnxruntime import (
     quiet_root_logger,
     require,
 )
+from seqtrack.runtime.readout_session import OnnxReadout, cpu_session
 
 ENCODER_INPUTS = ("templates", "search")
 
@@ -164,19 +165,7 @@ class OnnxEncoder:
     """
 
     def __init__(self, path: str | Path, threads: int | None = None) -> None:
-        ort = require("onnxruntime")
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.inter_op_num_threads = 1
-        if threads:
-            options.intra_op_num_threads = int(threads)
-        # Idle pool threads sleep: spinning ones take the core from the torch decoder between calls.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        try:
-            self.session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
-        except Exception as error:  # ORT raises its own Fail/InvalidGraph/... types
-            raise OnnxError(f"{path} could not be loaded by ONNX Runtime: {error}") from None
+        self.session = cpu_session(path, threads)
         self.path = Path(path)
 
     def __call__(self, templates, search: torch.Tensor) -> torch.Tensor:
@@ -204,7 +193,8 @@ class PriorReadoutGraph(nn.Module):
 
 
 def write_readout_onnx(model: SeqTrack, path: str | Path, opset: int = 17) -> Path:
-    """Trace `PriorReadoutGraph` of a float32 CPU ``model`` into ``path`` (batch dynamic)."""
+    """Trace `PriorReadoutGraph` of a float32 CPU ``model`` into ``path`` (batch dynamic); run it with
+    `seqtrack.runtime.readout_session.OnnxReadout` (torch-free)."""
     from seqtrack.runtime.onnxruntime import example_history
 
     require("onnx")
@@ -228,31 +218,6 @@ def write_readout_onnx(model: SeqTrack, path: str | Path, opset: int = 17) -> Pa
             do_constant_folding=True,
         )
     return Path(path)
-
-
-class OnnxReadout:
-    """A `BoxPredictor` running a `write_readout_onnx` graph: the whole per-frame network in ONNX Runtime,
-    window of any power (the prior is ``model.hann_window(power)``, the reference's own table)."""
-
-    def __init__(self, model: SeqTrack, path: str | Path, threads: int | None = None) -> None:
-        self.model = model
-        self.config, self.device, self.dtype = model.config, torch.device("cpu"), torch.float32
-        self.session = OnnxEncoder(path, threads).session
-        self._ones = np.ones(model.config.bins, dtype=np.float64)
-
-    def generate(self, templates, search: torch.Tensor, window: bool | float = True, history=None):
-        """`SeqTrack.generate`'s contract: ``tokens (B, 4)`` int64, ``probs (B, 4)`` float64 (CPU)."""
-        power = float(window)
-        if power < 0:
-            raise ValueError(f"window power must be >= 0 (0 = no window), got {window}")
-        prior = self.model.hann_window(torch.device("cpu"), power).numpy() if power > 0 else self._ones
-        feeds = {"templates": _f32(stack_templates(templates)), "search": _f32(search), "prior": prior}
-        if self.config.temporal_frames:
-            if history is None:
-                raise ValueError("history is required for a temporal model")
-            feeds["history"] = np.ascontiguousarray(history.detach().cpu().numpy(), dtype=np.int64)
-        tokens, probs = self.session.run(["tokens", "probs"], feeds)
-        return torch.from_numpy(tokens), torch.from_numpy(probs)
 
 
 __all__ = [

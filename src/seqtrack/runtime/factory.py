@@ -17,8 +17,10 @@ Options (the numbers behind the defaults are in ``benchmarks/results/speed.md``)
 * ``compile=True``: the encoder through ``torch.compile`` (needs a C++ compiler; the first frame pays
   the compilation, tens of seconds).
 * ``backend="onnxruntime"``: the read-out graph (`seqtrack.runtime.onnxruntime`); ``weights`` may be a
-  ``.onnx`` file or any checkpoint (traced on the fly into a temporary file, not validated: ``seqtrack
-  export`` does that). ``quantize="int8"``: dynamic int8.
+  ``.onnx`` file or any checkpoint (traced on the fly, not validated: ``seqtrack export`` does that; the
+  traced graph is kept in the graph cache, `seqtrack.runtime.graph_cache`). ``quantize="int8"``: dynamic int8.
+* ``fast=True``: `seqtrack.runtime.fast`; when the plan is ``onnx-fp32`` and the graph cache holds the
+  graph, the predictor comes without importing torch (`seqtrack.runtime.fast_start`).
 * ``threads``: intra-op threads. For ``torch`` this is process-wide (``torch.set_num_threads``). None: the
   free cores at start-up (`seqtrack.runtime.threads`), unless ``OMP_NUM_THREADS`` is set.
 """
@@ -27,20 +29,21 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import tempfile
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from seqtrack.config import ModelConfig
 from seqtrack.errors import InputError
 from seqtrack.model.registry import resolve_weights
-from seqtrack.model.seqtrack import SeqTrack
-from seqtrack.runtime.devices import resolve_device
+from seqtrack.runtime.graph_cache import GraphCache
 from seqtrack.runtime.options import PredictorOptions
-from seqtrack.runtime.protocol import BoxPredictor
 from seqtrack.runtime.threads import cpu_times, resolve_threads
-from seqtrack.runtime.torch_predictor import TorchPredictor
+
+if TYPE_CHECKING:  # torch is imported where a path needs it: a cached ``--fast`` start never does
+    import torch
+
+    from seqtrack.model.seqtrack import SeqTrack
+    from seqtrack.runtime.protocol import BoxPredictor
 
 
 def make_predictor(
@@ -78,44 +81,65 @@ def make_predictor(
         kernel: fp32 CPU linear kernels: ``auto`` (MKL or oneDNN, whichever a short timing finds faster,
             `seqtrack.runtime.kernels`), ``mkl`` (torch's default) or ``onednn``.
     Returns:
-        A `SeqTrack` (torch fp32 / bf16 without compile), a `TorchPredictor`, an `OnnxPredictor`, or a
-        `FastPredictor` (``fast``).
+        A `SeqTrack` (torch fp32 / bf16 without compile), a `TorchPredictor`, an `OnnxPredictor`, or for
+        ``fast`` a `FastPredictor` or a torch-free `seqtrack.runtime.readout_session.OnnxReadout`.
     Raises:
         InputError: incompatible options, an unknown or absent device; CheckpointError / OnnxError:
             unreadable weights.
     """
     options = PredictorOptions(backend, dtype, compile, quantize, threads, fast)
+    started = cpu_times()  # the load window of the automatic thread count overlaps reading the weights
+    cache = GraphCache.from_environ() if isinstance(weights, (str, Path)) else None
+    if options.fast and cache is not None and config is None and str(device) == "cpu":
+        from seqtrack.runtime.fast_start import cached_fast_predictor
+
+        weights = resolve_weights(weights)
+        predictor = cached_fast_predictor(weights, options.threads, cache, started)
+        if predictor is not None:
+            return predictor
+
+    from seqtrack.runtime.devices import resolve_device
+
     # Before the weights are read: a device that does not exist must not cost a checkpoint load first.
     device = resolve_device(device)
     if options.backend == "onnxruntime" and device.type != "cpu":
         raise InputError(f"device {device}: the onnxruntime backend runs on the CPU (use the torch backend)")
-    started = cpu_times()  # the load window of the automatic thread count overlaps reading the weights
     if isinstance(weights, (str, Path)):
         weights = resolve_weights(weights)  # a registered name (``demo``, ``b256`` ...) or a path
     is_onnx = isinstance(weights, Path) and weights.suffix.lower() == ".onnx"
     if options.backend == "torch":
         if is_onnx:
             raise InputError(f"{weights} is an ONNX file: use --backend onnxruntime")
-        model = _torch_model(weights, config, device)
-        threads = resolve_threads(options.threads, started, on_cpu=device.type == "cpu")
-        if threads is not None:
-            torch.set_num_threads(threads)
-        if options.fast:
-            if device.type != "cpu":
-                raise InputError(f"device {device}: --fast is a CPU path (use --dtype on a GPU)")
-            from seqtrack.runtime.fast import make_fast_predictor
-
-            return make_fast_predictor(model, threads=threads)
-        if device.type == "cpu" and options.dtype == "fp32":
-            _fastest_linears(model, kernel)
-        if options.dtype == "bf16":
-            model = model.to(torch.bfloat16)
-        if options.dtype == "bf16-autocast" or options.compile:
-            autocast = torch.bfloat16 if options.dtype == "bf16-autocast" else None
-            return TorchPredictor(model, autocast_dtype=autocast, compile=options.compile)
-        return model
+        return _torch_predictor(weights, options, config, device, started, cache, kernel)
     options = dataclasses.replace(options, threads=resolve_threads(options.threads, started))
-    return _onnx_predictor(weights, is_onnx, options, config)
+    return _onnx_predictor(weights, is_onnx, options, config, cache)
+
+
+def _torch_predictor(weights, options: PredictorOptions, config, device, started, cache, kernel: str):
+    """The torch backend's predictor (`make_predictor` with ``backend="torch"``)."""
+    import torch
+
+    model = _torch_model(weights, config, device)
+    threads = resolve_threads(options.threads, started, on_cpu=device.type == "cpu")
+    if threads is not None:
+        torch.set_num_threads(threads)
+    if options.fast:
+        if device.type != "cpu":
+            raise InputError(f"device {device}: --fast is a CPU path (use --dtype on a GPU)")
+        from seqtrack.runtime.fast import make_fast_predictor
+
+        digest = cache.weights_digest(weights) if cache is not None and cache.enabled else None
+        return make_fast_predictor(model, threads=threads, cache=cache, weights_sha256=digest)
+    if device.type == "cpu" and options.dtype == "fp32":
+        _fastest_linears(model, kernel)
+    if options.dtype == "bf16":
+        model = model.to(torch.bfloat16)
+    if options.dtype == "bf16-autocast" or options.compile:
+        from seqtrack.runtime.torch_predictor import TorchPredictor
+
+        autocast = torch.bfloat16 if options.dtype == "bf16-autocast" else None
+        return TorchPredictor(model, autocast_dtype=autocast, compile=options.compile)
+    return model
 
 
 def _fastest_linears(model: SeqTrack, kernel: str) -> None:
@@ -128,6 +152,8 @@ def _fastest_linears(model: SeqTrack, kernel: str) -> None:
 
 
 def _torch_model(weights, config, device) -> SeqTrack:
+    from seqtrack.model.seqtrack import SeqTrack
+
     if isinstance(weights, SeqTrack):
         return weights.to(device).eval()
     from seqtrack.model.weights import load_model
@@ -135,24 +161,55 @@ def _torch_model(weights, config, device) -> SeqTrack:
     return load_model(weights, device=device, config=config)
 
 
-def _onnx_predictor(weights, is_onnx: bool, options: PredictorOptions, config) -> BoxPredictor:
+def _onnx_predictor(
+    weights, is_onnx: bool, options: PredictorOptions, config, cache: GraphCache | None
+) -> BoxPredictor:
     # Imported here: onnx/onnxruntime are optional, and the torch backend must not need them.
+    from seqtrack.model.seqtrack import SeqTrack
     from seqtrack.runtime.onnxruntime import OnnxPredictor, float32_copy, quantize_int8, write_onnx
 
     if is_onnx and options.quantize is None:
         return OnnxPredictor(weights, threads=options.threads)
-    # The session holds the graph in memory once created, so the temporary files can go right after.
-    with tempfile.TemporaryDirectory(prefix="seqtrack-onnx-") as work:
+    # A graph traced from a weights file is kept in the graph cache (keyed by the file's bytes); one traced
+    # from a module or quantised from a .onnx file goes to a temporary folder. The session holds the graph
+    # in memory once created, so the file may go right after.
+    key, fields = "", None
+    if cache is not None and cache.enabled and not is_onnx:
+        key, fields = _onnx_key(cache.weights_digest(weights), weights, config, options)
+    else:
+        cache = GraphCache(None)
+
+    def build(path: Path) -> None:
         if is_onnx:
             source = Path(weights)
         else:
             # A module of the caller is traced on a copy (it may be bf16 or on a GPU); a file loads as fp32 CPU.
             fp32 = float32_copy(weights) if isinstance(weights, SeqTrack) else _torch_model(weights, config, "cpu")
-            source = write_onnx(fp32, Path(work) / "model.onnx")
-        target = source
+            source = write_onnx(fp32, path.with_name(path.name + ".fp32.onnx") if options.quantize else path)
         if options.quantize == "int8":
-            target = quantize_int8(source, Path(work) / "model.int8.onnx")
-        return OnnxPredictor(target, threads=options.threads)
+            quantize_int8(source, path)
+            if source != Path(weights):
+                source.unlink(missing_ok=True)
+
+    with cache.graph(key, build, fields) as path:
+        return OnnxPredictor(path, threads=options.threads)
+
+
+def _onnx_key(digest: str, weights: Path, config, options: PredictorOptions) -> tuple[str, dict]:
+    """The graph-cache key of the ``--backend onnxruntime`` graph traced from a weights file."""
+    from seqtrack.config import to_dict
+    from seqtrack.errors import SeqTrackError
+    from seqtrack.model.header import read_header
+    from seqtrack.runtime.graph_cache import graph_key
+    from seqtrack.runtime.onnxruntime import GRAPH_KIND
+
+    try:
+        stored = read_header(weights).config if config is None else None
+    except SeqTrackError:  # loading it will say what is wrong
+        stored = None
+    described = to_dict(config) if isinstance(config, ModelConfig) else {"preset": config, "stored": stored}
+    graph = {"graph": GRAPH_KIND, "batch": "dynamic", "dtype": "fp32", "quantize": options.quantize, "opset": 17}
+    return graph_key(digest, described, graph)
 
 
 # ---------------------------------------------------------------------------------------------- CLI glue

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -35,50 +34,11 @@ from torch import nn
 from seqtrack.config import ModelConfig
 from seqtrack.errors import InputError
 from seqtrack.model.seqtrack import SeqTrack
-from seqtrack.runtime.cpu import CpuFeatures, cpu_features
+from seqtrack.runtime.cpu import CpuFeatures
+from seqtrack.runtime.fast_plan import PLANS, FastPlan, choose_fast_plan, sensitive_layers
 
-PLANS = ("bf16-mixed", "int8-static", "onnx-fp32", "int8-dynamic")
 AGREEMENT = 0.995  # share of calibration crops whose four tokens are within one bin of fp32
-
-
-def sensitive_layers(config: ModelConfig) -> tuple[str, ...]:
-    """Module names kept fp32 by the int8 plans: the bottleneck (the projection into the decoder's
-    memory) and the last encoder block's MLP input, the two layers whose quantisation alone moved tokens
-    most in the sensitivity study (demo model: 11 % and 44 % of frames within one bin with dynamic int8;
-    `benchmarks/results/fast_path/sensitivity.md`)."""
-    last = config.encoder.depth - 1
-    return ("bottleneck", f"encoder.body.blocks.{last}.mlp.fc1")
-
-
 SENSITIVE_LAYERS = sensitive_layers  # the rule, by name, for the documentation
-
-
-@dataclass(frozen=True)
-class FastPlan:
-    """What `make_fast_predictor` builds: ``name`` (one of `PLANS`), why, and the fp32-kept modules."""
-
-    name: str
-    reason: str
-    keep_fp32: tuple[str, ...] = ()
-
-
-def choose_fast_plan(config: ModelConfig, features: CpuFeatures | None = None, plan: str = "auto") -> FastPlan:
-    """The plan for ``config`` on a CPU with ``features`` (default: this one); ``plan`` forces one.
-
-    Raises:
-        InputError: an unknown plan name.
-    """
-    features = features or cpu_features()
-    keep = sensitive_layers(config)
-    if plan not in ("auto",) + PLANS:
-        raise InputError(f"unknown fast plan {plan!r}; choose auto or one of {', '.join(PLANS)}")
-    if plan == "bf16-mixed" or (plan == "auto" and features.bf16):
-        return FastPlan("bf16-mixed", f"native bf16 ({features.summary})")
-    if plan == "int8-static" or (plan == "auto" and features.vnni):
-        return FastPlan("int8-static", f"int8 dot products without bf16 ({features.summary})", keep)
-    if plan == "int8-dynamic":
-        return FastPlan("int8-dynamic", "forced", keep)
-    return FastPlan("onnx-fp32", f"no VNNI/bf16 ({features.summary}): fp32 read-out in ONNX Runtime")
 
 
 class Bf16Linear(nn.Linear):
@@ -153,6 +113,8 @@ def make_fast_predictor(
     features: CpuFeatures | None = None,
     calibration: Sequence[tuple[torch.Tensor, torch.Tensor]] | None = None,
     verify: bool = True,
+    cache=None,
+    weights_sha256: str | None = None,
 ):
     """The fast path for ``model`` (an fp32 CPU `SeqTrack`; ``bf16-mixed`` swaps its encoder's linears
     in place, the other plans leave it untouched and use it for the torch decoder or the window table).
@@ -164,15 +126,20 @@ def make_fast_predictor(
             activation ranges of ``int8-static`` and for ``verify``; default `calibration_crops`.
         verify: check a lower-precision plan against fp32 on the calibration crops and fall back to
             ``onnx-fp32`` below `AGREEMENT` (`FastPredictor.plan` says which ran and why).
+        cache, weights_sha256: a `seqtrack.runtime.graph_cache.GraphCache` and the sha256 of the weights file
+            ``model`` was loaded from: the ``onnx-fp32`` graph is taken from (or stored into) the cache, so
+            that the next start skips the export and torch (`seqtrack.runtime.fast_start`). Without both, the
+            graph is exported into a temporary folder.
     Returns:
-        A `FastPredictor` (``bf16-mixed``, ``int8-*``) or an `OnnxReadout` with a ``plan`` attribute.
+        A `FastPredictor` (``bf16-mixed``, ``int8-*``) or a torch-free
+        `seqtrack.runtime.readout_session.OnnxReadout` with a ``plan`` attribute.
     """
     if model.dtype != torch.float32 or model.device.type != "cpu":
         raise InputError(f"--fast runs on the CPU from fp32 weights, got {model.dtype} on {model.device}")
     chosen = choose_fast_plan(model.config, features, plan)
     model = model.eval()
     if chosen.name == "onnx-fp32":
-        return _onnx_fp32(model, chosen, threads)
+        return _onnx_fp32(model, chosen, threads, cache, weights_sha256)
     crops = list(calibration or calibration_crops(model.config))
     reference = [model.generate(t, s, window=False)[0] for t, s in crops] if verify else []
     if chosen.name == "bf16-mixed":
@@ -197,14 +164,28 @@ def make_fast_predictor(
     if chosen.name == "bf16-mixed":
         use_bf16_linears(model.encoder, restore=True)
     reason = f"{chosen.name} kept only {100 * share:.1f} % of tokens within one bin of fp32: fell back"
-    return _onnx_fp32(model, FastPlan("onnx-fp32", reason), threads)
+    return _onnx_fp32(model, FastPlan("onnx-fp32", reason), threads, cache, weights_sha256)
 
 
-def _onnx_fp32(model: SeqTrack, plan: FastPlan, threads: int | None):
-    from seqtrack.runtime.encoder_onnx import OnnxReadout, write_readout_onnx
+def _onnx_fp32(model: SeqTrack, plan: FastPlan, threads: int | None, cache=None, weights_sha256: str | None = None):
+    """The whole read-out in ONNX Runtime; the graph from the cache when it has it, else exported (and stored)."""
+    from seqtrack.runtime.encoder_onnx import write_readout_onnx
+    from seqtrack.runtime.fast_start import discard_readout, readout_from_graph, readout_key
+    from seqtrack.runtime.graph_cache import GraphCache
+    from seqtrack.runtime.onnx_errors import OnnxError
 
-    with tempfile.TemporaryDirectory(prefix="seqtrack-fast-") as work:
-        readout = OnnxReadout(model, write_readout_onnx(model, Path(work) / "readout.onnx"), threads=threads)
+    if cache is None or not weights_sha256:
+        cache, weights_sha256 = GraphCache(None), ""  # nothing identifies the weights: a temporary export
+    key, fields = readout_key(weights_sha256, model.config)
+    for attempt in range(2):
+        with cache.graph(key, lambda path: write_readout_onnx(model, path), fields) as raw:
+            try:
+                readout = readout_from_graph(cache, raw, model.config, weights_sha256, threads)
+                break
+            except OnnxError as error:
+                if attempt or not cache.enabled:
+                    raise
+                discard_readout(cache, weights_sha256, model.config, str(error))  # export it again
     readout.plan = plan
     return readout
 

@@ -46,6 +46,7 @@ from seqtrack.config import ModelConfig, to_dict
 from seqtrack.errors import InputError, SeqTrackError, safe_text
 from seqtrack.model.header import check_model_config
 from seqtrack.model.seqtrack import SeqTrack, stack_templates
+from seqtrack.runtime.onnx_errors import OnnxError, require
 
 CONFIG_KEY = "seqtrack_config"
 GRAPH_KEY = "seqtrack_graph"
@@ -54,22 +55,6 @@ PRECISION_KEY = "seqtrack_precision"
 INPUT_NAMES = ("templates", "search", "window")  # + HISTORY_INPUT for a temporal model (`input_names`)
 HISTORY_INPUT = "history"
 OUTPUT_NAMES = ("tokens", "probs")
-
-
-class OnnxError(SeqTrackError):
-    """An ONNX file or ONNX Runtime cannot be used: missing optional dependency, unreadable or foreign
-    file, or an input the graph does not accept."""
-
-
-def require(module: str) -> Any:
-    """Import an optional dependency of the ``export`` extra, or raise one clear `OnnxError`."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise OnnxError(
-            f"this needs the optional package {module!r}: install the export extra, "
-            f"e.g. pip install 'seqtrack[export]' (onnx, onnxruntime)"
-        ) from None
 
 
 # ---------------------------------------------------------------------------------------------- graph

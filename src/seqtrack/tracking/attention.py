@@ -14,7 +14,7 @@ import numpy as np
 
 from seqtrack.config import ModelConfig
 from seqtrack.errors import InputError
-from seqtrack.geometry.tokens import tokens_to_box
+from seqtrack.geometry.crop import token_values
 
 # What each of the four generated tokens means, per sequence format (seqtrack.geometry.tokens).
 TOKEN_NAMES = {"xywh": ("cx", "cy", "w", "h"), "whxy": ("w", "h", "cx", "cy"), "corner": ("x1", "y1", "x2", "y2")}
@@ -87,7 +87,7 @@ def predicted_crop_box(tokens: np.ndarray, config: ModelConfig) -> np.ndarray:
         scale of docs/official-behaviour.md §4.2, the one the tracker maps back to the frame with).
     """
     cx, cy, w, h = (
-        tokens_to_box(np.asarray(tokens), config.bins, config.seq_format).double() * config.search_size
+        token_values(np.asarray(tokens), config.bins, config.seq_format).astype(np.float64) * config.search_size
     ).tolist()
     return np.array([cx - w / 2, cy - h / 2, w, h], dtype=np.float64)
 

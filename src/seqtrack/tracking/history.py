@@ -18,10 +18,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import torch
 
 from seqtrack.geometry.crop import box_to_crop_normalized
-from seqtrack.geometry.tokens import history_tokens
 
 
 def initial_history(box_xywh: Sequence[float], frames: int) -> list[list[float]]:
@@ -61,16 +59,15 @@ def history_in_crop(
     return np.stack([box_to_crop_normalized(box, crop_reference_xywh, resize_factor, search_size) for box in history])
 
 
-def history_batch(
+def history_token_array(
     histories: Sequence[Sequence[Sequence[float]]],
     crop_references: Sequence[Sequence[float]],
     resize_factors: Sequence[float],
     search_size: int,
     bins: int,
     seq_format: str,
-    device: torch.device | str = "cpu",
-) -> torch.Tensor:
-    """The ``history`` input of `SeqTrack.generate` for a batch of targets.
+) -> np.ndarray:
+    """The ``history`` input of `SeqTrack.generate` for a batch of targets, as a numpy array.
 
     Args:
         histories: per target ``K`` boxes, ``xywh`` frame pixels, oldest first (the same ``K`` for all).
@@ -78,12 +75,32 @@ def history_batch(
             resize factor (see `history_in_crop`).
         search_size: ``S``; bins, seq_format: the model's vocabulary and token order.
     Returns:
-        ``(B, 4 K)`` int64 tokens on ``device``, oldest box first, each box as 4 tokens in ``seq_format``.
+        ``(B, 4 K)`` int64 tokens, oldest box first, each box as 4 tokens in ``seq_format``.
     """
+    # The training side's quantiser (`history_tokens`) is a torch function: a temporal model imports torch
+    # here even on the torch-free path (the released and demo models have no temporal tokens).
+    from seqtrack.geometry.tokens import history_tokens
+
     boxes = np.stack(
         [history_in_crop(h, ref, f, search_size) for h, ref, f in zip(histories, crop_references, resize_factors)]
     )  # (B, K, 4)
-    return history_tokens(torch.from_numpy(boxes), bins, seq_format).to(device)
+    return history_tokens(boxes, bins, seq_format).numpy()
 
 
-__all__ = ["initial_history", "push_box", "history_in_crop", "history_batch"]
+def history_batch(
+    histories: Sequence[Sequence[Sequence[float]]],
+    crop_references: Sequence[Sequence[float]],
+    resize_factors: Sequence[float],
+    search_size: int,
+    bins: int,
+    seq_format: str,
+    device="cpu",
+):
+    """`history_token_array` as a ``(B, 4 K)`` int64 torch tensor on ``device``."""
+    import torch
+
+    tokens = history_token_array(histories, crop_references, resize_factors, search_size, bins, seq_format)
+    return torch.from_numpy(tokens).to(device)
+
+
+__all__ = ["initial_history", "push_box", "history_in_crop", "history_batch", "history_token_array"]

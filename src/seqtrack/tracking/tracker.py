@@ -10,6 +10,10 @@ over videos.
 
 The model holds no per-video state: everything that changes while tracking lives in `TrackerState`
 (one `TargetState` per target), so one model can serve many trackers.
+
+Crops, normalisation, decoding, the window and the state update are numpy and OpenCV
+(`seqtrack.geometry.crop`); the network is reached through `seqtrack.tracking.inputs`, so a torch-free
+predictor (the cached ``--fast`` read-out) tracks without torch ever being imported.
 """
 
 from __future__ import annotations
@@ -17,174 +21,26 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from seqtrack.config import TrackerConfig, update_presets_for
 from seqtrack.errors import InputError
-from seqtrack.geometry.crop import crop_square, normalize_crops, prediction_to_frame_box
-from seqtrack.geometry.tokens import tokens_to_box
+from seqtrack.geometry.crop import crop_square, prediction_to_frame_box, token_values
 from seqtrack.tracking.attention import AttentionView
-from seqtrack.tracking.history import history_batch, initial_history, push_box
-
-SCORE_SCALE = 10.0  # official confidence = 10 x the sum of the four token probabilities
-
-
-@dataclass
-class TrackResult:
-    """What the tracker says about one target on one frame.
-
-    Attributes:
-        box: ``(4,)`` float64 ``xywh`` top-left pixels in the frame.
-        score: official confidence, ``10 * sum(confidences)`` in ``[0, 40]`` (NaN on the init frame).
-        template_updated: whether this frame's crop became the dynamic template.
-        tokens: ``(4,)`` int64 generated tokens in the model's sequence format (``-1`` on the init frame).
-        confidences: ``(4,)`` float64 probabilities of those tokens (centre steps Hann-weighted).
-        frame_index: the tracker's frame counter (0 = init frame).
-        seconds: wall time of the ``init``/``track`` call that produced it (crops, network, map-back);
-            with several targets, the time of the whole batched call.
-    """
-
-    box: np.ndarray
-    score: float
-    template_updated: bool = False
-    tokens: np.ndarray = field(default_factory=lambda: np.full(4, -1, dtype=np.int64))
-    confidences: np.ndarray = field(default_factory=lambda: np.full(4, np.nan))
-    frame_index: int = 0
-    seconds: float = 0.0
-
-
-@dataclass
-class TrackResults:
-    """What the tracker says about N targets on one frame (`Tracker.init_many` / `track_many`).
-
-    Attributes:
-        boxes: ``(N, 4)`` float64 ``xywh`` top-left pixels, in the order the targets were given.
-        scores: ``(N,)`` float64 official confidences (NaN on the init frame).
-        template_updated: ``(N,)`` bool.
-        tokens: ``(N, 4)`` int64 (``-1`` on the init frame); confidences: ``(N, 4)`` float64.
-        frame_index: the tracker's frame counter; seconds: wall time of the whole batched call.
-    """
-
-    boxes: np.ndarray
-    scores: np.ndarray
-    template_updated: np.ndarray
-    tokens: np.ndarray
-    confidences: np.ndarray
-    frame_index: int = 0
-    seconds: float = 0.0
-
-    def __len__(self) -> int:
-        return len(self.boxes)
-
-    def __getitem__(self, target: int) -> TrackResult:
-        """The `TrackResult` of one target."""
-        return TrackResult(
-            box=self.boxes[target].copy(),
-            score=float(self.scores[target]),
-            template_updated=bool(self.template_updated[target]),
-            tokens=self.tokens[target].copy(),
-            confidences=self.confidences[target].copy(),
-            frame_index=self.frame_index,
-            seconds=self.seconds,
-        )
-
-    def __iter__(self) -> Iterator[TrackResult]:
-        return (self[i] for i in range(len(self)))
-
-    @classmethod
-    def at_init(cls, boxes: np.ndarray, seconds: float) -> TrackResults:
-        """The init frame's results: the given ``(N, 4)`` boxes, NaN scores, no tokens."""
-        count = len(boxes)
-        return cls(
-            boxes=np.array(boxes, dtype=np.float64),
-            scores=np.full(count, np.nan),
-            template_updated=np.zeros(count, dtype=bool),
-            tokens=np.full((count, 4), -1, dtype=np.int64),
-            confidences=np.full((count, 4), np.nan),
-            frame_index=0,
-            seconds=seconds,
-        )
-
-
-@dataclass
-class TargetState:
-    """Per-target tracking state: the current box and the template crops.
-
-    ``templates`` is ``(T, 3, Ht, Wt)``: row 0 is the first-frame template (never replaced), rows
-    ``1..T-1`` the most recent accepted dynamic templates (oldest first), as in the official list.
-    ``history``: for a temporal model (`ModelConfig.temporal_frames` = K > 0), the K last boxes (``xywh``
-    frame pixels, oldest first, the init box repeated at the start; `seqtrack.tracking.history`); else empty.
-    """
-
-    box: list[float]
-    templates: torch.Tensor
-    low_score_frames: int = 0  # consecutive frames scoring below `TrackerConfig.lost_score`
-    history: list[list[float]] = field(default_factory=list)
-
-    def search_factor(self, config: TrackerConfig) -> float:
-        """The crop factor for the next search: the wider re-detection one once the target seems lost."""
-        if config.lost_search_factor is not None and self.low_score_frames >= config.lost_after:
-            return float(config.lost_search_factor)
-        return float(config.search_factor)
-
-
-@dataclass
-class TrackerState:
-    """Everything that changes while tracking a video (the model holds none of it)."""
-
-    targets: list[TargetState]
-    frame_index: int = 0
-
-
-def _boxes_array(boxes, what: str) -> np.ndarray:
-    """``(N, 4)`` float64 from one box (``what == "box"``) or a list of boxes; `InputError` otherwise."""
-    array = np.asarray(boxes, dtype=np.float64)
-    if what == "box" and array.shape == (4,):
-        return array[None]
-    if what == "boxes" and array.ndim == 2 and array.shape[1] == 4 and array.shape[0] > 0:
-        return array
-    expected = "four numbers x,y,w,h" if what == "box" else "a non-empty list of x,y,w,h boxes, shape (N, 4)"
-    hint = " (for several targets use init_many)" if what == "box" and array.ndim == 2 else ""
-    raise InputError(f"{what} must be {expected}; got shape {np.shape(boxes)}{hint}")
-
-
-def validate_frame(frame: np.ndarray, where: str = "frame") -> np.ndarray:
-    """Check a frame is ``(H, W, 3)`` uint8 (RGB); raises `InputError` naming ``where`` otherwise."""
-    if not isinstance(frame, np.ndarray) or frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
-        shape = getattr(frame, "shape", None)
-        dtype = getattr(frame, "dtype", type(frame).__name__)
-        raise InputError(f"{where} must be an (H, W, 3) uint8 RGB array, got shape {shape} dtype {dtype}")
-    return frame
-
-
-# Init boxes outside these sizes are typing mistakes (a unit slip, an exponent), not targets: refused.
-MIN_BOX_SIDE = 1e-3  # pixels
-MAX_BOX_FRAMES = 100  # a width (height) over this many frame widths (heights)
-
-
-def validate_init_box(box: np.ndarray, frame_hw: tuple[int, int], label: str = "box") -> None:
-    """Reject boxes that cannot start a track: non-finite, ``w`` or ``h <= 0``, outside the frame, or
-    absurdly sized (a side below `MIN_BOX_SIDE` px or over `MAX_BOX_FRAMES` times the frame's)."""
-    x, y, w, h = (float(v) for v in box)
-    height, width = frame_hw
-    shown = f"{label} {x:g},{y:g},{w:g},{h:g}"
-    if not np.isfinite(box).all():
-        raise InputError(f"{shown} has non-finite values")
-    if w <= 0 or h <= 0:
-        raise InputError(f"{shown} must have positive width and height")
-    if w < MIN_BOX_SIDE or h < MIN_BOX_SIDE:
-        raise InputError(f"{shown} is too small: width and height must be at least {MIN_BOX_SIDE:g} px")
-    if w > MAX_BOX_FRAMES * width or h > MAX_BOX_FRAMES * height:
-        raise InputError(
-            f"{shown} is too large for the first frame ({width}x{height}): width and height must be at most "
-            f"{MAX_BOX_FRAMES}x the frame's"
-        )
-    if x >= width or y >= height or x + w <= 0 or y + h <= 0:
-        raise InputError(f"{shown} lies outside the first frame ({width}x{height})")
+from seqtrack.tracking.history import history_token_array, initial_history, push_box
+from seqtrack.tracking.inputs import is_torch_module, network_inputs
+from seqtrack.tracking.results import SCORE_SCALE, TrackResult, TrackResults
+from seqtrack.tracking.state import (
+    MAX_BOX_FRAMES,
+    MIN_BOX_SIDE,
+    TargetState,
+    TrackerState,
+    boxes_array,
+    validate_frame,
+    validate_init_box,
+)
 
 
 class Tracker:
@@ -200,7 +56,7 @@ class Tracker:
     """
 
     def __init__(self, model, config: TrackerConfig | None = None) -> None:
-        self.model = model.eval() if isinstance(model, torch.nn.Module) else model
+        self.model = model.eval() if is_torch_module(model) else model
         config = config or TrackerConfig(update_presets=update_presets_for(model.config.name))
         # Unset crop factors follow the network (ModelConfig records what it was trained with).
         self.config = dataclasses.replace(
@@ -211,7 +67,8 @@ class Tracker:
             search_factor=config.search_factor if config.search_factor is not None else model.config.search_factor,
         )
         self.state: TrackerState | None = None
-        self.device, self.dtype = torch.device(model.device), model.dtype  # where the crops must go
+        self._inputs = network_inputs(self.model)
+        self.device, self.dtype = self._inputs.device, self._inputs.dtype  # where the crops must go
 
     @classmethod
     def from_pretrained(
@@ -276,20 +133,19 @@ class Tracker:
     # ------------------------------------------------------------------------------------------
     def _crops(
         self, frame: np.ndarray, boxes: Sequence[Sequence[float]], factor: float | Sequence[float], size: int
-    ) -> tuple[torch.Tensor, list[float]]:
+    ) -> tuple[object, list[float]]:
         """Square crops ``(B, 3, size, size)`` around ``boxes`` (``xywh`` pixels) at one factor or one per box."""
         return self._raw_crops(frame, boxes, factor, size)[:2]
 
     def _raw_crops(
         self, frame: np.ndarray, boxes: Sequence[Sequence[float]], factor: float | Sequence[float], size: int
-    ) -> tuple[torch.Tensor, list[float], np.ndarray]:
+    ) -> tuple[object, list[float], np.ndarray]:
         """`_crops`, plus the uint8 crops ``(B, size, size, 3)`` before normalisation."""
         per_box = factor if isinstance(factor, Sequence) else [factor] * len(boxes)
         crops, factors = zip(*(crop_square(frame, box, f, size) for box, f in zip(boxes, per_box)))
         raw = np.stack(crops)
-        return normalize_crops(raw, device=self.device, dtype=self.dtype), list(factors), raw
+        return self._inputs.crops(raw), list(factors), raw
 
-    @torch.inference_mode()
     def init(self, frame: np.ndarray, box_xywh) -> TrackResult:
         """Start tracking one target.
 
@@ -298,16 +154,15 @@ class Tracker:
         Returns:
             The init result: the given box, score NaN.
         """
-        return self._start(frame, _boxes_array(box_xywh, "box"), labels=["box"])[0]
+        return self._start(frame, boxes_array(box_xywh, "box"), labels=["box"])[0]
 
-    @torch.inference_mode()
     def init_many(self, frame: np.ndarray, boxes_xywh) -> TrackResults:
         """Start tracking several targets at once (every later frame: one batched forward for all).
 
         Args:
             frame: ``(H, W, 3)`` uint8 RGB; boxes_xywh: ``(N, 4)`` boxes, top-left pixels.
         """
-        boxes = _boxes_array(boxes_xywh, "boxes")
+        boxes = boxes_array(boxes_xywh, "boxes")
         return self._start(frame, boxes, labels=[f"box {i + 1}" for i in range(len(boxes))])
 
     def _start(self, frame: np.ndarray, boxes: np.ndarray, labels: list[str]) -> TrackResults:
@@ -321,7 +176,7 @@ class Tracker:
             targets=[
                 TargetState(
                     box=box.tolist(),
-                    templates=t.unsqueeze(0).repeat(count, 1, 1, 1),
+                    templates=self._inputs.repeat(t, count),
                     history=initial_history(box, frames),
                 )
                 for box, t in zip(boxes, templates)
@@ -329,19 +184,16 @@ class Tracker:
         )
         return TrackResults.at_init(boxes, time.perf_counter() - tick)
 
-    @torch.inference_mode()
     def track(self, frame: np.ndarray) -> TrackResult:
         """Follow the one target into ``frame`` (``(H, W, 3)`` uint8 RGB)."""
         if self.state is not None and len(self.state.targets) != 1:
             raise InputError(f"the tracker follows {len(self.state.targets)} targets: use track_many(frame)")
         return self.track_many(frame)[0]
 
-    @torch.inference_mode()
     def track_many(self, frame: np.ndarray) -> TrackResults:
         """Follow every target into ``frame`` (``(H, W, 3)`` uint8 RGB) with one batched forward."""
         return self._step(frame)[0]
 
-    @torch.inference_mode()
     def track_with_attention(self, frame: np.ndarray) -> tuple[TrackResult, AttentionView]:
         """`track` that also returns what the network looked at (the paper's Fig. 7).
 
@@ -353,7 +205,7 @@ class Tracker:
         Raises:
             InputError: a model other than a torch `SeqTrack`, or several targets.
         """
-        if not isinstance(self.model, torch.nn.Module):
+        if not is_torch_module(self.model):
             raise InputError(
                 f"attention maps need the torch backend (--backend torch, no --compile/bf16-autocast); this tracker "
                 f"runs {type(self.model).__name__}"
@@ -363,24 +215,20 @@ class Tracker:
         results, view = self._step(frame, attention=True)
         return results[0], view
 
-    def _generate_options(self, previous: list[list[float]], factors: list[float], attention: bool) -> dict:
-        """The keyword arguments of ``generate`` beyond the default path: the temporal ``history`` (the K
-        last boxes in each target's search crop centred on ``previous`` at ``factors``), ``return_attention``.
-        Only what is needed is passed, so any `BoxPredictor` runs a default model."""
-        model_config, extra = self.model.config, {}
-        if model_config.temporal_frames > 0:
-            extra["history"] = history_batch(
-                [t.history for t in self.state.targets],
-                previous,
-                factors,
-                model_config.search_size,
-                model_config.bins,
-                model_config.seq_format,
-                self.device,
-            )
-        if attention:
-            extra["return_attention"] = True
-        return extra
+    def _history(self, previous: list[list[float]], factors: list[float]) -> np.ndarray | None:
+        """The temporal ``history (B, 4K)`` int64 (the K last boxes in each target's search crop centred on
+        ``previous`` at ``factors``) for a temporal model, None otherwise (any predictor runs a default model)."""
+        model_config = self.model.config
+        if model_config.temporal_frames == 0:
+            return None
+        return history_token_array(
+            [t.history for t in self.state.targets],
+            previous,
+            factors,
+            model_config.search_size,
+            model_config.bins,
+            model_config.seq_format,
+        )
 
     def _step(self, frame: np.ndarray, attention: bool = False) -> tuple[TrackResults, AttentionView | None]:
         """One frame for every target; with ``attention``, also the first target's `AttentionView`."""
@@ -395,12 +243,11 @@ class Tracker:
         search, factors, raw = self._raw_crops(
             frame, previous, [t.search_factor(config) for t in targets], model_config.search_size
         )
-        templates = torch.stack([t.templates for t in targets])  # (B, T, 3, Ht, Wt)
+        templates = self._inputs.stack([t.templates for t in targets])  # (B, T, 3, Ht, Wt)
         window = float(config.window_power) if config.window else False
-        extra = self._generate_options(previous, factors, attention)
-        tokens, probs, *maps = self.model.generate(templates, search, window=window, **extra)
-        values = tokens_to_box(tokens, model_config.bins, model_config.seq_format).cpu().numpy()  # (B, 4)
-        tokens_np, probs_np = tokens.cpu().numpy(), probs.cpu().numpy()
+        history = self._history(previous, factors)
+        tokens_np, probs_np, maps = self._inputs.generate(templates, search, window, history, attention)
+        values = token_values(tokens_np, model_config.bins, model_config.seq_format)  # (B, 4) float32 cxcywh
         scores = SCORE_SCALE * probs_np.sum(axis=1)  # (B,) float64
         updated = np.zeros(len(targets), dtype=bool)
         naive = config.update_mode == "naive"
@@ -436,7 +283,7 @@ class Tracker:
         if attention:
             view = AttentionView(
                 crop=raw[0],
-                attention=maps[0][0].float().cpu().numpy(),
+                attention=maps[0],
                 crop_reference=np.array(previous[0]),
                 resize_factor=factors[0],
             )
@@ -453,7 +300,7 @@ class Tracker:
         for row, i in enumerate(indices):
             old = targets[i].templates
             # Official list semantics: append the new template, drop index 1 (first frame stays).
-            targets[i].templates = torch.cat([old[:1], old[2:], fresh[row : row + 1]])
+            targets[i].templates = self._inputs.cat([old[:1], old[2:], fresh[row : row + 1]])
 
     def track_video(
         self, source, box_xywh, start_frame: int = 0, max_frames: int | None = None
@@ -490,4 +337,6 @@ __all__ = [
     "validate_frame",
     "validate_init_box",
     "SCORE_SCALE",
+    "MIN_BOX_SIDE",
+    "MAX_BOX_FRAMES",
 ]
