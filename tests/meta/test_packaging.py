@@ -121,7 +121,7 @@ def test_extras(wheel):
     assert provided == EXTRAS
     _, extras = requirements(wheel)
     names = {extra: {re.match(r"[A-Za-z0-9._-]+", r).group(0).lower() for r in reqs} for extra, reqs in extras.items()}
-    assert names["plots"] == {"matplotlib"} and names["synthetic"] == {"scikit-image"}
+    assert names["plots"] == {"matplotlib"} and names["synthetic"] == {"scikit-image", "av"}
     assert names["video"] == {"av"} and names["demo"] == {"scikit-video"}
     assert names["export"] == {"onnx", "onnxruntime"} and names["app"] == {"fastapi", "uvicorn"}
     assert names["synthetic"] <= names["train"]

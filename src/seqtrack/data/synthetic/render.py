@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from seqtrack.data.synthetic.fx import FrameWarp, tilt_homography
 from seqtrack.data.synthetic.motion import line_kernel
 from seqtrack.data.synthetic.sprites import Sprite
 
@@ -22,7 +23,8 @@ class Layer:
     """One object of the scene over ``n`` frames: a sprite, where it is and how it is posed at each frame.
 
     ``log_aspect`` stretches the sprite's x by ``exp(log_aspect / 2)`` and its y by the inverse (area kept);
-    ``gain`` multiplies its colours (the target's own shading change; 1 for the other objects).
+    ``gain`` multiplies its colours (the target's own shading change; 1 for the other objects);
+    ``tilt``: optional ``(n, 2)`` out-of-plane angles (radians, `seqtrack.data.synthetic.fx.tilt_homography`).
     """
 
     sprite: Sprite
@@ -32,6 +34,7 @@ class Layer:
     log_aspect: np.ndarray  # (n,)
     gain: np.ndarray  # (n,) shading factor
     is_target: bool = False
+    tilt: np.ndarray | None = None
 
 
 def object_affine(layer: Layer, t: int, cam: np.ndarray, zoom: float, centre: np.ndarray) -> np.ndarray:
@@ -46,10 +49,29 @@ def object_affine(layer: Layer, t: int, cam: np.ndarray, zoom: float, centre: np
     return np.concatenate([linear, offset[:, None]], axis=1)
 
 
+def layer_transform(
+    layer: Layer, t: int, cam: np.ndarray, zoom: float, centre: np.ndarray, warp: FrameWarp | None
+) -> np.ndarray:
+    """Sprite pixel → frame pixel at time ``t``: `object_affine` (2×3) when the layer has no tilt and the
+    scene no `FrameWarp`; else that affine composed with the tilt (before) and the frame warp (after), 2×3
+    when it stays affine, 3×3 with a perspective part. ``cam``: ``(n, 2)`` camera centres."""
+    affine = object_affine(layer, t, cam[t], zoom, centre)
+    if layer.tilt is None and warp is None:
+        return affine
+    matrix = np.vstack([affine, [0.0, 0.0, 1.0]])
+    if layer.tilt is not None:
+        h, w = layer.sprite.premult.shape[:2]
+        matrix = matrix @ tilt_homography(layer.tilt[t], w, h)
+    if warp is not None:
+        velocity = zoom * ((layer.pos[t] - cam[t]) - (layer.pos[t - 1] - cam[t - 1])) if t else np.zeros(2)
+        matrix = warp.matrix(t, velocity) @ matrix
+    return matrix if layer.tilt is not None else matrix[:2]
+
+
 def composite(
     frame: np.ndarray, layer: Layer, affine: np.ndarray, blur: np.ndarray | None, gain: float, whole: bool = False
 ) -> tuple[int, int, np.ndarray, float] | None:
-    """Composite a sprite onto the float32 frame.
+    """Composite a sprite onto the float32 frame; ``affine``: 2×3 affine or 3×3 homography, sprite → frame.
 
     Returns ``(x0, y0, alpha, mass)``: its un-blurred alpha in the frame-clipped ROI starting at
     ``(x0, y0)``, and ``mass`` = the alpha sum of the WHOLE rendered sprite, inside the frame or not
@@ -60,6 +82,8 @@ def composite(
     h, w = layer.sprite.premult.shape[:2]
     corners = np.array([[-0.5, -0.5, 1], [w - 0.5, -0.5, 1], [-0.5, h - 0.5, 1], [w - 0.5, h - 0.5, 1]])
     mapped = corners @ affine.T
+    if affine.shape[0] == 3:  # perspective: the tilt keeps the denominator positive over the sprite
+        mapped = mapped[:, :2] / mapped[:, 2:]
     pad = 0 if blur is None else blur.shape[0] // 2 + 1
     # Unclipped ROI (u0, v0, u1, v1), then its part inside the frame (x0, y0, x1, y1).
     u0, v0 = int(math.floor(mapped[:, 0].min())) - pad, int(math.floor(mapped[:, 1].min())) - pad
@@ -69,16 +93,22 @@ def composite(
         return None
     if not whole:
         u0, v0, u1, v1 = x0, y0, x1, y1
-    local = affine.copy()
-    local[:, 2] -= (u0, v0)
-    warped = cv2.warpAffine(
-        layer.sprite.premult,
-        local,
-        (u1 - u0, v1 - v0),
-        flags=cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_CONSTANT,
-        borderValue=0,
-    )
+    if affine.shape[0] == 3:
+        local = np.array([[1.0, 0.0, -u0], [0.0, 1.0, -v0], [0.0, 0.0, 1.0]]) @ affine
+        warped = cv2.warpPerspective(
+            layer.sprite.premult, local, (u1 - u0, v1 - v0), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
+        )
+    else:
+        local = affine.copy()
+        local[:, 2] -= (u0, v0)
+        warped = cv2.warpAffine(
+            layer.sprite.premult,
+            local,
+            (u1 - u0, v1 - v0),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=0,
+        )
     mass = float(warped[..., 3].sum()) if whole else 0.0
     warped = warped[y0 - v0 : y1 - v0, x0 - u0 : x1 - u0]
     alpha = warped[..., 3].copy()

@@ -18,11 +18,15 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from seqtrack.data.synthetic import fx
 from seqtrack.data.synthetic.motion import bump, follow, smooth_walk, trajectory
+from seqtrack.data.synthetic.photos import load_cutout
 from seqtrack.data.synthetic.render import Layer
 from seqtrack.data.synthetic.settings import SyntheticConfig
-from seqtrack.data.synthetic.sources import draw_source, load_source_image, tinted
-from seqtrack.data.synthetic.sprites import SHAPE_KINDS, Sprite, cut_sprite
+from seqtrack.data.synthetic.sources import SourcePool, draw_source, load_source_image, tinted
+from seqtrack.data.synthetic.sprites import SHAPE_KINDS, Sprite, cut_sprite, cutout_sprite
+
+Sources = tuple[str, ...] | SourcePool
 
 
 @dataclass
@@ -30,8 +34,9 @@ class Target:
     """The target, and what its look-alikes and occluders are derived from.
 
     Attributes:
-        name: its source image; source: that image, ``(h, w, 3)`` uint8 RGB (tinted when grey).
-        kind: shape kind (`SHAPE_KINDS`); aspect: width / height of the cut.
+        name: its source image; source: that image, ``(h, w, 3)`` uint8 RGB (tinted when grey), or
+            ``(h, w, 4)`` RGBA for a cut-out.
+        kind: shape kind (`SHAPE_KINDS`, or ``"object"`` for a cut-out); aspect: width / height of the cut.
         near: ``(x, y)`` source pixel the cut is taken around (distractors are cut near it too).
         sprite_side: sprite resolution, sqrt(sprite pixels); log_scale0: initial log world px per sprite px.
         radius: initial half diagonal in world px.
@@ -66,6 +71,7 @@ class Lighting:
         blur_on: motion blur in this sequence; exposure: blur length as a fraction of a frame's motion.
         noise: ``(H + 16, W + 16, 3)`` float32 sensor-noise tile, or None (no noise).
         noise_offsets: ``(n, 2)`` ``(row, col)`` of each frame's window into ``noise``.
+        balance: ``(n, 3)`` per-channel log gain (white-balance drift), or None (``color_drift`` off).
     """
 
     log_gain: np.ndarray
@@ -74,6 +80,7 @@ class Lighting:
     exposure: float
     noise: np.ndarray | None
     noise_offsets: np.ndarray
+    balance: np.ndarray | None = None
 
 
 @dataclass
@@ -87,6 +94,9 @@ class Scene:
         layers_below, layers_above: objects drawn before / after the target (distractors, occluders).
         num_distractors: how many of those layers are look-alikes of the target.
         lighting: the `Lighting`.
+        frame_warp: camera roll and rolling shutter (`fx.FrameWarp`), or None.
+        finish: compression of the finished frames (`fx.Finish`), or None.
+        large: whether the target is a slow, large one (``large_prob``).
     """
 
     background_name: str
@@ -99,22 +109,35 @@ class Scene:
     layers_above: list[Layer]
     num_distractors: int
     lighting: Lighting
+    frame_warp: fx.FrameWarp | None = None
+    finish: fx.Finish | None = None
+    large: bool = False
 
 
 def plan_scene(
-    rng: np.random.Generator, n: int, size: tuple[int, int], sources: tuple[str, ...], config: SyntheticConfig
+    rng: np.random.Generator,
+    n: int,
+    size: tuple[int, int],
+    sources: Sources,
+    config: SyntheticConfig,
+    effects: np.random.Generator | None = None,
 ) -> Scene:
-    """Draw the scene of an ``n``-frame sequence of ``size`` ``(H, W)`` from source images ``sources``."""
+    """Draw the scene of an ``n``-frame sequence of ``size`` ``(H, W)`` from source images ``sources``.
+
+    ``effects``: the sequence's second random stream (`fx.effects_stream`), for the realism options of
+    ``config``; None when they are all off (the scene is then exactly the original generator's).
+    """
     height, width = size
+    large = effects is not None and effects.random() < config.large_prob
     background_name, background = _plan_background(rng, sources, width, height)
     world = np.array([background.shape[1], background.shape[0]], dtype=np.float64)
-    target = _plan_target(rng, n, sources, width, height, world, config)
+    target = _plan_target(rng, n, sources, width, height, world, config, large)
     camera, log_zoom, exit_event = _plan_camera(rng, n, target, width, height, config)
     layers_below, layers_above = _plan_distractors(rng, n, target, config)
     num_distractors = len(layers_below) + len(layers_above)
     layers_above += _plan_occluders(rng, n, sources, target, config)
     lighting = _plan_lighting(rng, n, width, height, config)
-    return Scene(
+    scene = Scene(
         background_name,
         background,
         target,
@@ -125,12 +148,39 @@ def plan_scene(
         layers_above,
         num_distractors,
         lighting,
+        large=large,
     )
+    if effects is not None:
+        _plan_effects(effects, n, scene, size, config)
+    return scene
 
 
-def _plan_background(
-    rng: np.random.Generator, sources: tuple[str, ...], width: int, height: int
-) -> tuple[str, np.ndarray]:
+def _plan_effects(
+    rng: np.random.Generator, n: int, scene: Scene, size: tuple[int, int], config: SyntheticConfig
+) -> None:
+    """Add the realism effects of ``config`` to a planned scene (draws from the second stream only)."""
+    height, width = size
+    if config.warp > 0:
+        scene.target.layer.tilt = fx.tilt_walk(rng, n, config.warp)
+        above = scene.num_distractors - len(scene.layers_below)  # look-alikes come before the occluders
+        for layer in scene.layers_below + scene.layers_above[:above]:
+            layer.tilt = fx.tilt_walk(rng, n, config.warp)
+    roll = np.zeros(n)
+    if config.shake > 0:
+        jitter, roll = fx.camera_shake(rng, n, config.shake)
+        scene.camera = scene.camera + jitter / np.exp(scene.log_zoom)[:, None]  # frame px -> world px
+    readout = rng.uniform(0.3, 1.0) * config.rolling_shutter if config.rolling_shutter > 0 else 0.0
+    if config.shake > 0 or readout > 0:
+        centre = np.array([(width - 1) / 2, (height - 1) / 2])
+        scene.frame_warp = fx.FrameWarp(roll, readout, centre, height)
+    if config.color_drift > 0:
+        balance, exposure = fx.drift(rng, n, config.color_drift)
+        scene.lighting.balance = balance
+        scene.lighting.log_gain = scene.lighting.log_gain + exposure
+    scene.finish = fx.plan_finish(rng, n, config)
+
+
+def _plan_background(rng: np.random.Generator, sources: Sources, width: int, height: int) -> tuple[str, np.ndarray]:
     """A real photograph scaled so that the camera can pan over it: ``(name, (Hb, Wb, 3) uint8)``."""
     name = draw_source(rng, sources)
     source = tinted(load_source_image(name), rng)
@@ -143,23 +193,34 @@ def _plan_background(
 def _plan_target(
     rng: np.random.Generator,
     n: int,
-    sources: tuple[str, ...],
+    sources: Sources,
     width: int,
     height: int,
     world: np.ndarray,
     config: SyntheticConfig,
+    large: bool = False,
 ) -> Target:
-    """The target: a cut-out of another photograph, then where it starts and how it moves."""
+    """The target: a cut-out of another photograph, then where it starts and how it moves (``large``: a
+    slow target of `fx.LARGE_SIZE`, same draws)."""
     short = min(height, width)
-    name = draw_source(rng, sources)
-    source = tinted(load_source_image(name), rng)
-    kind = SHAPE_KINDS[int(rng.integers(len(SHAPE_KINDS)))]
-    aspect = math.exp(rng.uniform(-0.8, 0.8))
-    target_px = short * math.exp(rng.uniform(*np.log(config.target_size)))
+    cutout = _draw_cutout(rng, sources)
+    if cutout is None:
+        name = draw_source(rng, sources)
+        source = tinted(load_source_image(name), rng)
+        kind = SHAPE_KINDS[int(rng.integers(len(SHAPE_KINDS)))]
+        aspect = math.exp(rng.uniform(-0.8, 0.8))
+    else:  # a whole object with its real outline (its RGBA image is the source)
+        name, source = cutout
+        kind, aspect = "object", source.shape[1] / source.shape[0]
+    target_px = short * math.exp(rng.uniform(*np.log(fx.LARGE_SIZE if large else config.target_size)))
     # Sprite resolution close to its size on screen, so textures and edges stay sharp.
     sprite_side = int(np.clip(target_px * rng.uniform(0.9, 1.4), 20, 256))
-    near = (int(rng.integers(source.shape[1])), int(rng.integers(source.shape[0])))
-    sprite = cut_sprite(rng, source, kind, sprite_side, aspect, near)
+    if cutout is None:
+        near = (int(rng.integers(source.shape[1])), int(rng.integers(source.shape[0])))
+        sprite = cut_sprite(rng, source, kind, sprite_side, aspect, near)
+    else:
+        near = (0, 0)
+        sprite = cutout_sprite(rng, source, sprite_side)
 
     log_s0 = math.log(target_px / math.sqrt(sprite.area))
     sprite_h, sprite_w = sprite.premult.shape[:2]
@@ -167,7 +228,7 @@ def _plan_target(
     if fit < 1:  # frame 0 shows the whole target
         log_s0 += math.log(fit)
         target_px *= fit
-    speed = target_px * rng.uniform(*config.speed)
+    speed = target_px * rng.uniform(*(fx.LARGE_SPEED if large else config.speed))
     static_camera = rng.random() < config.static_camera_prob
     start = world / 2 + rng.uniform(-0.2, 0.2, 2) * world
     viewport = np.array([width, height], dtype=np.float64)
@@ -192,6 +253,15 @@ def _plan_target(
         static_camera,
         layer,
     )
+
+
+def _draw_cutout(rng: np.random.Generator, sources: Sources) -> tuple[str, np.ndarray] | None:
+    """``(name, (h, w, 4) RGBA)`` of a cut-out target with probability ``cutout_share`` when the pool has
+    cut-outs (one extra draw, then the pick), else None (and no draw)."""
+    if not isinstance(sources, SourcePool) or not sources.cutouts or rng.random() >= sources.cutout_share:
+        return None
+    name = sources.cutouts[int(rng.integers(len(sources.cutouts)))]
+    return name, load_cutout(name)
 
 
 def _target_layer(
@@ -254,9 +324,12 @@ def _plan_distractors(
     above: list[Layer] = []
     for _ in range(int(rng.integers(0, config.max_distractors + 1))):
         side = int(target.sprite_side * rng.uniform(0.8, 1.2))
-        sprite = cut_sprite(
-            rng, target.source, target.kind, side, target.aspect * math.exp(rng.uniform(-0.2, 0.2)), target.near
-        )
+        if target.kind == "object":  # another one of the same object: the hardest look-alike
+            sprite = cutout_sprite(rng, target.source, side)
+        else:
+            sprite = cut_sprite(
+                rng, target.source, target.kind, side, target.aspect * math.exp(rng.uniform(-0.2, 0.2)), target.near
+            )
         ls = target.log_scale0 + rng.uniform(-0.25, 0.25)
         r = sprite.radius * math.exp(ls)
         in_front = rng.random() < 0.3
@@ -277,7 +350,7 @@ def _plan_distractors(
 
 
 def _plan_occluders(
-    rng: np.random.Generator, n: int, sources: tuple[str, ...], target: Target, config: SyntheticConfig
+    rng: np.random.Generator, n: int, sources: Sources, target: Target, config: SyntheticConfig
 ) -> list[Layer]:
     """Occluders cut from other photographs, all in front of the target: one crossing it, one static
     pillar, each with probability ``occluder_prob`` (sequences of 20 frames or more)."""
@@ -289,7 +362,7 @@ def _plan_occluders(
     return [layer for layer in layers if layer is not None]
 
 
-def _crossing_occluder(rng: np.random.Generator, n: int, sources: tuple[str, ...], target: Target) -> Layer | None:
+def _crossing_occluder(rng: np.random.Generator, n: int, sources: Sources, target: Target) -> Layer | None:
     """An object that crosses in front of the target at a random frame, in a straight line; None when it
     cannot start clear of the target."""
     other = tinted(load_source_image(draw_source(rng, sources)), rng)
@@ -312,7 +385,7 @@ def _crossing_occluder(rng: np.random.Generator, n: int, sources: tuple[str, ...
     return None
 
 
-def _pillar(rng: np.random.Generator, n: int, sources: tuple[str, ...], target: Target) -> Layer | None:
+def _pillar(rng: np.random.Generator, n: int, sources: Sources, target: Target) -> Layer | None:
     """A tall thin static object where the target will be at a random frame; None when it would cover
     the target in frame 0."""
     other = tinted(load_source_image(draw_source(rng, sources)), rng)

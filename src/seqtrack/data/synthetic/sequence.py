@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from seqtrack.data.synthetic.fx import effects_stream, finish_frames
 from seqtrack.data.synthetic.motion import line_kernel
-from seqtrack.data.synthetic.render import Layer, composite, layer_blur, object_affine, occlude
-from seqtrack.data.synthetic.scene import Scene, plan_scene
+from seqtrack.data.synthetic.photos import cutout_split, photo_label, photo_split
+from seqtrack.data.synthetic.render import Layer, composite, layer_blur, layer_transform, occlude
+from seqtrack.data.synthetic.scene import Scene, Sources, plan_scene
 from seqtrack.data.synthetic.settings import SyntheticConfig
-from seqtrack.data.synthetic.sources import SOURCE_SPLITS, split_stream
+from seqtrack.data.synthetic.sources import SOURCE_SPLITS, SourcePool, split_stream
 
 
 @dataclass
@@ -73,8 +75,10 @@ def generate_sequence(
         num_frames: N frames (the sequence depends on N: events such as exits and crossings are placed
             relative to its length, so a 30-frame sequence is not the start of the 100-frame one).
         size: ``(H, W)`` of the frames.
-        split: key of `SOURCE_SPLITS` (disjoint source images and random streams).
+        split: key of `SOURCE_SPLITS` (disjoint source images and random streams); with
+            ``config.photos``, also the photo split (train and mixed: train photographs).
         seed: dataset seed.
+        config: generator settings, realism effects included (`SyntheticConfig`).
     Returns:
         a `SyntheticSequence` (RGB frames, ``xywh`` boxes, absence, cover).
     """
@@ -83,8 +87,11 @@ def generate_sequence(
     if num_frames < 1:
         raise ValueError("num_frames must be at least 1")
     rng = np.random.default_rng([int(seed), split_stream(split), int(index)])
-    scene = plan_scene(rng, num_frames, size, SOURCE_SPLITS[split], config)
+    effects = effects_stream(seed, split_stream(split), index) if config.effects_on else None
+    scene = plan_scene(rng, num_frames, size, _sources(split, config), config, effects)
     frames, boxes, fractions = render_scene(scene, size)
+    if scene.finish is not None:
+        frames = finish_frames(frames, scene.finish)
     absence = (fractions < 0.01).astype(np.int64)
     cover = np.array([cover_level(f) for f in fractions], dtype=np.int64)
     height, width = size
@@ -92,8 +99,8 @@ def generate_sequence(
     meta = {
         "object_class": f"synthetic {target.kind}",
         "motion_class": "static camera" if target.static_camera else "following camera",
-        "target_source": target.name,
-        "background_source": scene.background_name,
+        "target_source": photo_label(target.name),
+        "background_source": photo_label(scene.background_name),
         "split": split,
         "seed": str(seed),
         "index": str(index),
@@ -103,7 +110,34 @@ def generate_sequence(
         "motion_blur": str(scene.lighting.blur_on),
         "resolution": f"({width}, {height})",
     }
+    if effects is not None:
+        meta.update(_effects_meta(scene))
     return SyntheticSequence(sequence_name(split, index), frames, boxes, absence, cover, fractions, meta)
+
+
+def _sources(split: str, config: SyntheticConfig) -> Sources:
+    """The split's source list, with the split's share of ``config.photos`` when set."""
+    if config.photos is None:
+        return SOURCE_SPLITS[split]
+    folder = str(config.photos)
+    photos = photo_split(folder, split)
+    return SourcePool(
+        SOURCE_SPLITS[split], photos, config.photo_share, cutout_split(folder, split), config.cutout_share
+    )
+
+
+def _effects_meta(scene: Scene) -> dict[str, str]:
+    """What the realism effects did to this sequence (for ``meta_info.ini``)."""
+    finish = scene.finish
+    quality = finish.jpeg_quality if finish is not None else None
+    return {
+        "large_target": str(scene.large),
+        "tilt": str(scene.target.layer.tilt is not None),
+        "rolling_shutter": f"{scene.frame_warp.readout:.3f}" if scene.frame_warp is not None else "0",
+        "white_balance_drift": str(scene.lighting.balance is not None),
+        "jpeg_quality": f"{quality.min()}-{quality.max()}" if quality is not None else "none",
+        "h264_crf": str(finish.h264_crf) if finish is not None and finish.h264_crf is not None else "none",
+    }
 
 
 def render_scene(scene: Scene, size: tuple[int, int]) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
@@ -133,6 +167,9 @@ def _background_frame(scene: Scene, t: int, zoom: float, centre: np.ndarray, wid
     cam = scene.camera
     cam_t = cam[t]
     bg_affine = np.array([[zoom, 0, centre[0] - zoom * cam_t[0]], [0, zoom, centre[1] - zoom * cam_t[1]]])
+    if scene.frame_warp is not None:  # the background moves at minus the camera's velocity
+        velocity = -zoom * (cam[t] - cam[t - 1]) if t else np.zeros(2)
+        bg_affine = (scene.frame_warp.matrix(t, velocity) @ np.vstack([bg_affine, [0.0, 0.0, 1.0]]))[:2]
     bg = cv2.warpAffine(
         scene.background, bg_affine, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
     )
@@ -153,7 +190,7 @@ def _draw_objects(
     cam, lighting = scene.camera, scene.lighting
 
     def draw(layer: Layer, whole: bool = False) -> tuple[int, int, np.ndarray, float] | None:
-        affine = object_affine(layer, t, cam[t], zoom, centre)
+        affine = layer_transform(layer, t, cam, zoom, centre, scene.frame_warp)
         blur = layer_blur(layer, t, cam, zoom, lighting.blur_on, lighting.exposure)
         return composite(frame, layer, affine, blur, float(layer.gain[t]), whole=whole)
 
@@ -186,7 +223,11 @@ def _expose(frame: np.ndarray, scene: Scene, t: int, xs: np.ndarray, ys: np.ndar
     grad = lighting.gradient
     ramp = 1.0 + np.float32(grad[t, 1]) * ys[:, None] + np.float32(grad[t, 0]) * xs[None, :]
     gain = np.float32(math.exp(lighting.log_gain[t])) * ramp
-    frame *= gain[:, :, None]
+    if lighting.balance is None:
+        frame *= gain[:, :, None]
+    else:
+        frame *= gain[:, :, None]
+        frame *= np.exp(lighting.balance[t]).astype(np.float32)
     if lighting.noise is not None:
         oy, ox = lighting.noise_offsets[t]
         frame += lighting.noise[oy : oy + height, ox : ox + width]

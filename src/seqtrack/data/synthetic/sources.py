@@ -8,12 +8,14 @@ A sequence draws its background, its target and its occluders from the source li
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
 
 import numpy as np
 
 from seqtrack.data import procedural
+from seqtrack.data.synthetic.photos import is_photo, load_photo
 from seqtrack.errors import DatasetError, require_extra
 from seqtrack.io.images import ImageReadError, read_rgb
 
@@ -63,8 +65,28 @@ def split_stream(split: str) -> int:
     return zlib.crc32(split.encode("utf-8"))
 
 
-def draw_source(rng: np.random.Generator, sources: tuple[str, ...]) -> str:
-    """Pick a source image name; `PROCEDURAL` becomes ``leaves-<k>`` with ``k`` from ``rng``."""
+@dataclass(frozen=True)
+class SourcePool:
+    """The source images of one sequence: the split's own ``names`` and, with probability ``photo_share``
+    per draw, one of ``photos`` (``photo:<path>`` names of a photo folder, `seqtrack.data.synthetic.photos`);
+    the target is one of the ``cutouts`` (objects with their real outline) with probability ``cutout_share``."""
+
+    names: tuple[str, ...]
+    photos: tuple[str, ...] = ()
+    photo_share: float = 0.0
+    cutouts: tuple[str, ...] = ()
+    cutout_share: float = 0.0
+
+
+def draw_source(rng: np.random.Generator, sources: tuple[str, ...] | SourcePool) -> str:
+    """Pick a source image name; `PROCEDURAL` becomes ``leaves-<k>`` with ``k`` from ``rng``.
+
+    A `SourcePool` with photographs costs one extra draw (photo or not); a plain tuple draws as it always did.
+    """
+    if isinstance(sources, SourcePool):
+        if sources.photos and rng.random() < sources.photo_share:
+            return sources.photos[int(rng.integers(len(sources.photos)))]
+        sources = sources.names
     name = sources[int(rng.integers(len(sources)))]
     if name == PROCEDURAL:
         name = f"{procedural.PREFIX}{int(rng.integers(1_000_000))}"
@@ -73,9 +95,12 @@ def draw_source(rng: np.random.Generator, sources: tuple[str, ...]) -> str:
 
 def load_source_image(name: str) -> np.ndarray:
     """A source image as ``(H, W, 3)`` uint8 RGB, read-only: a scikit-image photograph (grey images
-    replicated) or ``leaves-<k>``, procedural collage ``k``. Photographs stay cached; collages, the last 16."""
+    replicated), ``leaves-<k>`` (procedural collage ``k``) or ``photo:<path>`` (a photo-folder file).
+    Photographs stay cached; collages, the last 16; photo-folder files, the last 48."""
     if name.startswith(procedural.PREFIX) and name[len(procedural.PREFIX) :].isdigit():
         return _procedural_source(name)
+    if is_photo(name):
+        return load_photo(name)
     return _photograph(name)
 
 
