@@ -32,8 +32,6 @@ import typing
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-import yaml
-
 from seqtrack.config.check import (
     ConfigError,
     build_config,
@@ -92,6 +90,8 @@ def apply_overrides(config: C, assignments: Sequence[str], *, root: str = "") ->
         for name in _DERIVED_MODEL_FIELDS:
             data["model"][name] = OFFICIAL_CROP_FACTOR
     for assignment in assignments:
+        import yaml  # here, not at import: the track path never parses YAML (start-up time)
+
         source = f"--set {assignment}"
         parts, text = _split(assignment, root, source)
         try:

@@ -9,8 +9,6 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from seqtrack.config.check import ConfigError, build_config, check_value, field_types, unknown_keys_detail, yaml_problem
 from seqtrack.config.experiment import ExperimentConfig, experiment_preset
 from seqtrack.config.model import ModelConfig
@@ -32,6 +30,8 @@ def model_config_from_dict(data: dict, *, source: str = "") -> ModelConfig:
 
 def save_yaml(config: ExperimentConfig | ModelConfig, path: str | Path) -> None:
     """Write a config as YAML (our own layout: ``model`` / ``tracker`` / ``train`` sections)."""
+    import yaml  # lazily: `seqtrack track` never needs it (start-up time)
+
     Path(path).write_text(yaml.safe_dump(to_dict(config), sort_keys=False))
 
 
@@ -57,6 +57,8 @@ def load_yaml(path: str | Path) -> ExperimentConfig:
 
 
 def _read_mapping(path: Path) -> dict:
+    import yaml
+
     if not path.is_file():
         raise InputError(f"config file not found: {path}")
     try:
