@@ -24,23 +24,16 @@ from pathlib import Path
 
 from clips import SOURCES, Source
 
+from seqtrack.model.registry import sha256_of
+
 
 class FetchError(Exception):
     """A source could not be fetched or does not match its recorded hash (one-line message)."""
 
 
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def tree_sha256(folder: Path) -> str:
     """Hex sha256 of the sorted ``"<name> <sha256>\\n"`` lines of the files directly in ``folder``."""
-    lines = "".join(f"{p.name} {file_sha256(p)}\n" for p in sorted(folder.iterdir()) if p.is_file())
+    lines = "".join(f"{p.name} {sha256_of(p)}\n" for p in sorted(folder.iterdir()) if p.is_file())
     return hashlib.sha256(lines.encode()).hexdigest()
 
 
@@ -48,7 +41,7 @@ def source_sha256(path: Path, source: Source) -> str | None:
     """The hash of a written source (file or image folder) as `Source.sha256` records it; None if absent."""
     if source.kind == "images":
         return tree_sha256(path) if path.is_dir() and any(path.iterdir()) else None
-    return file_sha256(path) if path.is_file() else None
+    return sha256_of(path) if path.is_file() else None
 
 
 def _run(command: list[str], what: str, cwd: Path | None = None) -> bytes:

@@ -30,6 +30,8 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
+from seqtrack.model.registry import sha256_of
+
 CACHE_VARIABLE = "SEQTRACK_CACHE_DIR"
 DISABLED_VALUES = ("off", "none", "0", "false", "no")
 GRAPHS_FOLDER = "graphs"
@@ -100,15 +102,6 @@ def graph_key(weights_sha256: str, config: Mapping, options: Mapping) -> tuple[s
     return hashlib.sha256(text.encode()).hexdigest(), fields
 
 
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class GraphCache:
     """Exported graphs on disk, by key (see the module docstring).
 
@@ -165,7 +158,7 @@ class GraphCache:
             return None
         try:
             recorded = json.loads(description.read_text(encoding="utf-8"))
-            if graph.stat().st_size == recorded["size"] and file_sha256(graph) == recorded["sha256"]:
+            if graph.stat().st_size == recorded["size"] and sha256_of(graph) == recorded["sha256"]:
                 return graph
             why = "its size or sha256 is not the recorded one"
         except (OSError, ValueError, KeyError, TypeError) as error:
@@ -216,7 +209,7 @@ class GraphCache:
         temporary = Path(temporary)
         try:
             build(temporary)
-            record = {"size": temporary.stat().st_size, "sha256": file_sha256(temporary), "key": dict(fields or {})}
+            record = {"size": temporary.stat().st_size, "sha256": sha256_of(temporary), "key": dict(fields or {})}
             os.replace(temporary, graph)
             _write_atomically(description, json.dumps(record, indent=1, sort_keys=True) + "\n")
         except OSError as error:  # a full disk, a folder made read-only meanwhile
@@ -243,7 +236,7 @@ class GraphCache:
                 text = memo.read_text(encoding="ascii").strip()
                 if len(text) == 64 and all(c in "0123456789abcdef" for c in text):
                     return text
-        digest = file_sha256(path)
+        digest = sha256_of(path)
         if memo is not None:
             try:
                 memo.parent.mkdir(parents=True, exist_ok=True)
@@ -271,7 +264,6 @@ __all__ = [
     "GraphCacheWarning",
     "graph_key",
     "cache_root",
-    "file_sha256",
     "package_version",
     "CACHE_VARIABLE",
     "DISABLED_VALUES",
