@@ -63,10 +63,11 @@ def test_demo_stages_build_the_same_network():
 
     configs = Path(__file__).resolve().parents[2] / "configs"
     stage1, stage2 = load_yaml(configs / "demo.yaml"), load_yaml(configs / "demo_finetune.yaml")
-    later = [load_yaml(configs / f"demo_stage{n}.yaml") for n in (3, 4, 5, 6)]
-    # Stage 6 only narrows the search crop, which is tracker geometry, not a weight.
+    later = [load_yaml(configs / f"demo_stage{n}.yaml") for n in (3, 4, 5, 6, 7)]
+    # Stages 6 and 7 only narrow the search crop, which is tracker geometry, not a weight.
     assert later[-1].model.search_factor == 3.0 and stage1.model.search_factor == 4.0
-    later[-1].model.search_factor = 4.0
+    for stage in later[-2:]:
+        stage.model.search_factor = 4.0
     assert all(stage.model == stage1.model for stage in (stage2, *later))
     assert stage2.train.search_scale_jitter < stage1.train.search_scale_jitter
 
