@@ -35,13 +35,18 @@ OUT_DIR = ROOT / "benchmarks" / "results" / "busy_machine"
 POLICIES = ("old", "passive", "auto", "new")
 LOADS = ("idle", "busy", "busy-late")
 START_FRAME, BOX = 76, (376.0, 52.0, 144.0, 218.0)
+# The loop ends when the benchmark that started it is gone (its parent changes): a killed benchmark must not
+# leave a core busy behind it, which would load every later measurement on the machine.
 BUSY_LOOP = (
+    "import os\n"
     "import torch\n"
     "torch.set_num_threads(1)\n"
     "a = torch.randn(384, 384)\n"
+    "parent = os.getppid()\n"
     "print('ready', flush=True)\n"
-    "while True:\n"
-    "    b = a @ a\n"
+    "while os.getppid() == parent:\n"
+    "    for _ in range(20):\n"
+    "        b = a @ a\n"
 )
 # Variables that would let the parent's environment decide for the worker: every variant starts clean.
 CLEAN = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME", "OMP_NUM_THREADS", "MKL_NUM_THREADS")

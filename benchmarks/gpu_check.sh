@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
 # Every GPU check of a session with a GPU lent, in one go (a few minutes on an H100/H200):
+#   0. benchmarks/gpu_graphs.py: CUDA graphs against eager (B256 one target and batched, fp32/fp16/bf16,
+#      agreement, the golden network graphed), ONNX Runtime's CUDA provider (issue 22); about 3 min;
 #   1. benchmarks/gpu_speed.py: golden tiny network on the GPU, tracking fps of b256/b384/l256/l384 per
 #      precision, the demo model's agreement with fp32 (GPU and CPU), cost per target, training-step speed;
 #   2. `seqtrack train` under torchrun on the GPU (NCCL, data-loading workers, bf16 autocast) on a small
 #      generated synthetic set; then, as the finished-run message tells a user, finished.json removed and
 #      one more epoch asked for: the run resumes from its last resume point.
-# Usage: OUT=DIR [GOLDEN=DIR, default tests/golden] bash benchmarks/gpu_check.sh   (python3 must have torch with CUDA; the repo
-# is used from src/, nothing is installed)
+# Usage: OUT=DIR [GOLDEN=DIR, default tests/golden] bash benchmarks/gpu_check.sh [graphs]   (python3 must have torch
+# with CUDA; the repo is used from src/, nothing is installed). With "graphs", step 0 only: it fits one device
+# command of a session with a short GPU budget.
 set -u
 OUT=${OUT:?set OUT to the results folder}
 GOLDEN=${GOLDEN:-tests/golden}
 export PYTHONPATH=$PWD/src PYTHONUNBUFFERED=1
 mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT/nvidia_smi.txt"
+timeout 300 python3 benchmarks/gpu_graphs.py --out "$OUT" --golden "$GOLDEN" \
+  --demo-weights src/seqtrack/assets/seqtrack_demo.safetensors 2>&1 | tee "$OUT/gpu_graphs.log" | grep -v "^|"
+[ "${1:-all}" = graphs ] && exit 0
 timeout 330 python3 benchmarks/gpu_speed.py --out "$OUT" --golden "$GOLDEN" \
   --demo-weights src/seqtrack/assets/seqtrack_demo.safetensors 2>&1 | tee "$OUT/gpu_speed.log" | grep -v "^|"
 data=$(mktemp -d)

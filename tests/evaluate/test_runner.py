@@ -114,6 +114,23 @@ def test_tracker_specs(doubles):
     assert TrackerSpec(kind="seqtrack", weights="/w/SEQTRACK_ep0500.pth.tar").label == "seqtrack-SEQTRACK_ep0500"
 
 
+@pytest.mark.parametrize(("local_world_size", "alone"), [(None, True), ("1", True), ("2", False)])
+def test_one_process_alone_on_its_machine_builds_an_alone_tracker(
+    bench_roots, tmp_path, doubles, monkeypatch, local_world_size, alone
+):
+    """In-process runs let the network take the free cores, unless other ranks of a launch share the machine."""
+    import seqtrack.evaluate.runner as runner
+
+    built = []
+    monkeypatch.setattr(runner, "build_tracker", lambda spec: built.append(spec) or build_tracker(spec))
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE"):
+        monkeypatch.delenv(name, raising=False)
+    if local_world_size is not None:
+        monkeypatch.setenv("LOCAL_WORLD_SIZE", local_world_size)
+    _run(bench_roots, "otb", tmp_path / "r")
+    assert [spec.alone for spec in built] == [alone]
+
+
 def test_workers_take_the_devices_round_robin(tmp_path):
     spec = TrackerSpec(kind="seqtrack", weights="w.pth", device="cpu")
     options = RunOptions(results_dir=tmp_path, workers=5, devices=("cuda:0", "cuda:1"))

@@ -64,7 +64,7 @@ def test_backends_write_to_their_own_folders(bench_roots, tiny_weights, tmp_path
         (["--quantize", "int8"], "--quantize int8 needs --backend onnxruntime"),
         (["--backend", "onnxruntime", "--dtype", "bf16"], "--dtype bf16 and --compile are torch options"),
         (["--threads", "0"], "--threads must be at least 1, got 0"),
-        (["--backend", "onnxruntime", "--device", "cuda"], "--device cuda: the onnxruntime backend runs on the CPU"),
+        (["--backend", "onnxruntime", "--device", "cuda"], "device 'cuda': this onnxruntime ("),
         (["--backend", "onnxruntime", "--option", "window_power=2"], "--option window_power=2 needs --backend torch"),
         (["--option", "device=cuda"], "--option device=...: use --device instead"),
     ],
@@ -102,6 +102,10 @@ def test_threads_default_to_one_per_process_on_the_cpu():
     assert TrackerSpec(weights="w.pth", predictor=PredictorOptions(threads=4)).intra_op_threads == 4
     assert TrackerSpec(weights="w.pth", device="cuda:1").intra_op_threads is None  # the library's choice
     assert TrackerSpec(weights="w.pth", device="cuda", predictor=PredictorOptions(threads=2)).intra_op_threads == 2
+    # A process alone on its machine takes the free cores (None: chosen when the predictor is made) ...
+    assert TrackerSpec(weights="w.pth", alone=True).intra_op_threads is None
+    # ... unless told otherwise.
+    assert TrackerSpec(weights="w.pth", alone=True, predictor=PredictorOptions(threads=1)).intra_op_threads == 1
 
 
 def test_labels_name_the_backend_unless_torch_fp32():

@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from seqtrack.geometry.crop import IMAGENET_MEAN, IMAGENET_STD, normalize_crop_array, normalize_crops, token_values
+from seqtrack.geometry.crop import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    normalize_crop_array,
+    normalize_crop_tensor,
+    normalize_crops,
+    token_values,
+)
 from seqtrack.geometry.tokens import tokens_to_box
 
 
@@ -31,6 +38,10 @@ def test_normalisation_equals_torch_for_every_pixel_value():
     assert torch.equal(tensor, want) and tensor.stride() == want.stride()  # the layout torch always got
     assert normalize_crops(raw[0], dtype=torch.bfloat16).dtype == torch.bfloat16
     assert normalize_crop_array(list(raw)).shape == (2, 3, 37, 41)
+    # The device-side path (uint8 sent to the GPU, normalised there) computes the same steps in torch.
+    on_device = normalize_crop_tensor(torch.from_numpy(raw))
+    assert torch.equal(on_device, want) and on_device.stride() == want.stride()
+    assert torch.equal(normalize_crop_tensor(torch.from_numpy(raw), torch.bfloat16), want.to(torch.bfloat16))
 
 
 @pytest.mark.parametrize("bins", [256, 1000, 4000])

@@ -66,9 +66,12 @@ def test_make_predictor_checks_the_device_before_reading_the_weights(gpus, tmp_p
         make_predictor(missing, device="foo")
     with pytest.raises(InputError, match="^device 'cuda': this PyTorch build has no CUDA support"):
         make_predictor(missing, device="cuda")
-    with pytest.raises(InputError, match="the onnxruntime backend runs on the CPU"):
-        gpus(1)
+    # The onnxruntime backend asks ONNX Runtime, not torch: this CPU build has no CUDA provider.
+    gpus(1)
+    with pytest.raises(InputError, match="has no CUDAExecutionProvider.*onnxruntime-gpu"):
         make_predictor(missing, backend="onnxruntime", device="cuda")
+    with pytest.raises(InputError, match="the onnxruntime backend accepts cpu, cuda, cuda:N"):
+        make_predictor(missing, backend="onnxruntime", device="mps")
 
 
 def test_the_tracker_and_training_use_the_same_check(gpus, monkeypatch):

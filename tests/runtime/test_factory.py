@@ -123,7 +123,7 @@ def test_tracker_accepts_a_torch_predictor(model, tracker_data, track_frames):
     "options, message",
     [
         (dict(backend="tensorrt"), "unknown backend"),
-        (dict(dtype="fp16"), "unknown dtype"),
+        (dict(dtype="fp64"), "unknown dtype"),
         (dict(backend="onnxruntime", dtype="bf16"), "torch options"),
         (dict(quantize="int8"), "needs --backend onnxruntime"),
         (dict(backend="onnxruntime", quantize="int4"), "unknown quantisation"),

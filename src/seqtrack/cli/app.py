@@ -52,7 +52,15 @@ def app_config(args: argparse.Namespace, work_dir: Path):
     from seqtrack.model.registry import resolve_weights
     from seqtrack.runtime.options import PredictorOptions
 
-    PredictorOptions(args.backend, args.dtype, args.compile, args.quantize, args.threads, fast=args.fast)
+    PredictorOptions(
+        args.backend,
+        args.dtype,
+        args.compile,
+        args.quantize,
+        args.threads,
+        fast=args.fast,
+        cuda_graphs=args.cuda_graphs,
+    )
     if args.videos is not None and not args.videos.expanduser().is_dir():
         raise InputError(f"--videos {args.videos} is not a folder")
     if not args.max_upload_mb > 0:
@@ -73,6 +81,7 @@ def app_config(args: argparse.Namespace, work_dir: Path):
         quantize=args.quantize,
         threads=args.threads,
         fast=args.fast,
+        cuda_graphs=args.cuda_graphs,
     )
 
 

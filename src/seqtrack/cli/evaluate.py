@@ -50,6 +50,7 @@ def _predictor_options(args: argparse.Namespace):
         quantize=args.quantize,
         threads=args.threads,
         fast=args.fast,
+        cuda_graphs=args.cuda_graphs,
     )
 
 

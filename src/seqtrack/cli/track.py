@@ -296,6 +296,7 @@ def _build_tracker(args: argparse.Namespace, weights: Path, options: dict):
             compile=args.compile,
             quantize=args.quantize,
             fast=args.fast,
+            cuda_graphs=args.cuda_graphs,
             threads=args.threads,
             settings=args.settings,
             updates=args.updates,

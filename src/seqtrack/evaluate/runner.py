@@ -36,7 +36,7 @@ from seqtrack.data.sequence import Sequence
 from seqtrack.errors import DatasetError, SeqTrackError
 from seqtrack.evaluate.benchmarks.base import LAYOUT_PYTRACKING, Benchmark
 from seqtrack.evaluate.results import ResultsWriteError, is_complete, remove_stale_temp_files, write_result
-from seqtrack.evaluate.scale import remove_share_temp_files
+from seqtrack.evaluate.scale import Launch, remove_share_temp_files
 from seqtrack.evaluate.trackers import TrackerLike, TrackerSpec, box_and_score, build_tracker
 from seqtrack.io.images import read_rgb
 from seqtrack.tracking.loop import track_frames
@@ -212,8 +212,10 @@ def run_benchmark(spec: TrackerSpec, sequences: Iterable[Sequence], options: Run
 
 
 def _run_in_process(spec, pending, options, summary, seq_bar, frame_bar) -> None:
+    # Alone on the machine (no other rank of a torchrun launch here): the network may take the free cores.
+    alone = Launch.from_env().local_world_size <= 1
     try:
-        tracker = build_tracker(worker_spec(spec, options, 0))
+        tracker = build_tracker(replace(worker_spec(spec, options, 0), alone=alone))
     except SeqTrackError:
         raise  # bad input (missing weights, unknown kind): one clear line from the CLI
     except Exception as error:  # noqa: BLE001 - every sequence fails the same way

@@ -64,6 +64,8 @@ class TrackerSpec:
         predictor: how ``seqtrack`` runs its network (backend, dtype, compile, quantize, threads);
             other kinds take the defaults only (`check_spec`).
         device: torch device of the ``seqtrack`` network (``"cpu"``, ``"cuda:1"``...).
+        alone: the only process tracking on this machine (one worker, no other rank here): an unset thread
+            count then means the cores other processes leave free, as for ``seqtrack track``, not one.
     """
 
     kind: str = "seqtrack"
@@ -72,6 +74,7 @@ class TrackerSpec:
     options: Mapping[str, Any] = field(default_factory=dict)
     predictor: PredictorOptions = field(default_factory=PredictorOptions)
     device: str = "cpu"
+    alone: bool = False
 
     @property
     def label(self) -> str:
@@ -94,14 +97,16 @@ class TrackerSpec:
 
     @property
     def intra_op_threads(self) -> int | None:
-        """Intra-op threads of each process running the network: the spec's, else one on CPU.
+        """Intra-op threads of each process running the network: the spec's, else one on CPU, else (a
+        process ``alone`` on its machine, or a GPU network) None: the library's automatic choice.
 
-        One per process by default because every worker is a process of its own: with the libraries'
-        default (a thread per core in each process) a 2-core machine measured 1.8 fps where one thread
-        ran 60 fps. None (the library's choice) for a GPU network.
+        One per process by default when worker processes share the machine: with the libraries' default (a
+        thread per core in each process) a 2-core machine measured 1.8 fps where one thread ran 60 fps.
         """
         if self.predictor.threads is not None:
             return self.predictor.threads
+        if self.alone:
+            return None
         on_cpu = self.predictor.backend == "onnxruntime" or self.device.split(":")[0] == "cpu"
         return 1 if on_cpu else None
 
@@ -162,6 +167,7 @@ def _build_seqtrack(spec: TrackerSpec) -> TrackerLike:
         compile=run.compile,
         quantize=run.quantize,
         fast=run.fast,
+        cuda_graphs=run.cuda_graphs,
         threads=spec.intra_op_threads,
         updates=spec.updates or "default",
         **dict(spec.options),
@@ -263,7 +269,7 @@ def _run_flags(spec: TrackerSpec) -> list[str]:
     default = PredictorOptions()
     flags = [
         f"--{name}"
-        for name in ("backend", "dtype", "compile", "quantize", "threads")
+        for name in ("backend", "dtype", "compile", "quantize", "threads", "cuda_graphs")
         if getattr(spec.predictor, name) != getattr(default, name)
     ]
     return flags + (["--device"] if spec.device != "cpu" else [])
@@ -286,8 +292,10 @@ def _check_run(spec: TrackerSpec) -> None:
 
         resolve_device(spec.device)
     if run.backend == "onnxruntime":
-        if spec.device.split(":")[0] != "cpu":
-            raise InputError(f"--device {spec.device}: the onnxruntime backend runs on the CPU (use --backend torch)")
+        if spec.device.strip().lower() != "cpu":  # its CUDA provider, if this onnxruntime has one
+            from seqtrack.runtime.onnx_providers import execution_providers
+
+            execution_providers(spec.device)  # InputError naming the device when it has none
         power = options.get("window_power", 1.0)
         if options.get("window", True) and isinstance(power, (int, float)) and float(power) not in (0.0, 1.0):
             raise InputError(

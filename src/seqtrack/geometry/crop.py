@@ -202,6 +202,24 @@ def normalize_crops(crops: np.ndarray | Seq[np.ndarray], device=None, dtype=None
     return tensor.to(device=device, dtype=dtype or torch.float32)
 
 
+def normalize_crop_tensor(crops, dtype=None):
+    """`normalize_crop_array` on a torch tensor, wherever it lives: ``(B, S, S, 3)`` uint8 → ``(B, 3, S, S)``
+    (channels-last strides) in ``dtype`` (default float32), on the tensor's device.
+
+    For a GPU: the uint8 crops travel (a quarter of the float32 bytes) and the normalisation runs there, with
+    the same correctly rounded float32 steps in the same order, so the values equal the host's bit for bit
+    (checked on the CPU for every pixel value in tests/geometry/test_crop_arrays.py).
+    """
+    import torch
+
+    out = crops.to(torch.float32)
+    out /= 255.0
+    out -= torch.tensor(IMAGENET_MEAN, dtype=torch.float32, device=out.device)
+    out /= torch.tensor(IMAGENET_STD, dtype=torch.float32, device=out.device)
+    out = out.permute(0, 3, 1, 2)
+    return out if dtype is None else out.to(dtype)
+
+
 def token_values(tokens, bins: int, seq_format: str = "xywh") -> np.ndarray:
     """Coordinate tokens → normalised ``cxcywh`` values, in numpy (the tracker's decoding, both backends).
 

@@ -57,6 +57,7 @@ def make_predictor(
     device: str | torch.device = "cpu",
     fast: bool = False,
     kernel: str = "auto",
+    cuda_graphs: bool = False,
 ) -> BoxPredictor:
     """A predictor for `Tracker` from weights and run options (see the module docstring).
 
@@ -66,7 +67,8 @@ def make_predictor(
             file written by ``seqtrack export`` (onnxruntime backend only), or a `SeqTrack` already built
             (used as is: ``dtype="bf16"`` converts that module in place).
         backend: ``"torch"`` or ``"onnxruntime"``.
-        dtype: ``"fp32"`` (default), ``"bf16"`` (converted weights) or ``"bf16-autocast"`` (torch only).
+        dtype: ``"fp32"`` (default), ``"bf16"`` (converted weights), ``"bf16-autocast"`` (torch only) or
+            ``"fp16"`` (converted weights, GPU only).
         compile: ``torch.compile`` the encoder (torch only).
         quantize: ``None`` or ``"int8"`` (onnxruntime only).
         threads: intra-op threads (torch: process-wide ``torch.set_num_threads``; onnxruntime: per session).
@@ -75,19 +77,24 @@ def make_predictor(
             environment win over it; on a GPU the library's choice.
         config: model config or preset name when the file does not determine it.
         device: ``cpu``, ``cuda``, ``cuda:N``, ``mps``, ``auto`` or a `torch.device`, checked against the
-            devices this machine has (`resolve_device`); the onnxruntime backend runs on the CPU only.
-        fast: the fastest path this CPU has that keeps the answers (`seqtrack.runtime.fast`: bf16 or int8
-            encoder by CPU features, fp32 decoder); CPU, torch backend, fp32 only.
+            devices this machine has (`resolve_device`); for the onnxruntime backend ``cpu``, ``cuda[:N]``
+            (its CUDA provider, `seqtrack.runtime.onnx_providers`) or ``auto``.
+        fast: the fastest path this machine has that keeps the answers: on the CPU `seqtrack.runtime.fast`
+            (bf16 or int8 encoder by CPU features, fp32 decoder), on a GPU the fp32 network replayed as CUDA
+            graphs (same kernels, same tokens); torch backend, fp32 only.
         kernel: fp32 CPU linear kernels: ``auto`` (MKL or oneDNN, whichever a short timing finds faster,
             `seqtrack.runtime.kernels`), ``mkl`` (torch's default) or ``onednn``.
+        cuda_graphs: replay the read-out as CUDA graphs, one per input shape
+            (`seqtrack.runtime.cuda_graphs.GraphedPredictor`); CUDA device, torch backend, any converted dtype.
     Returns:
-        A `SeqTrack` (torch fp32 / bf16 without compile), a `TorchPredictor`, an `OnnxPredictor`, or for
-        ``fast`` a `FastPredictor` or a torch-free `seqtrack.runtime.readout_session.OnnxReadout`.
+        A `SeqTrack` (torch fp32 / bf16 / fp16 without compile), a `TorchPredictor`, an `OnnxPredictor`, a
+        `GraphedPredictor` (``cuda_graphs``, or ``fast`` on a GPU), or for ``fast`` on the CPU a `FastPredictor`
+        or a torch-free `seqtrack.runtime.readout_session.OnnxReadout`.
     Raises:
         InputError: incompatible options, an unknown or absent device; CheckpointError / OnnxError:
             unreadable weights.
     """
-    options = PredictorOptions(backend, dtype, compile, quantize, threads, fast)
+    options = PredictorOptions(backend, dtype, compile, quantize, threads, fast, cuda_graphs)
     started = cpu_times()  # the load window of the automatic thread count overlaps reading the weights
     cache = GraphCache.from_environ() if isinstance(weights, (str, Path)) else None
     if options.fast and cache is not None and config is None and str(device) == "cpu":
@@ -98,12 +105,13 @@ def make_predictor(
         if predictor is not None:
             return predictor
 
-    from seqtrack.runtime.devices import resolve_device
-
     # Before the weights are read: a device that does not exist must not cost a checkpoint load first.
-    device = resolve_device(device)
-    if options.backend == "onnxruntime" and device.type != "cpu":
-        raise InputError(f"device {device}: the onnxruntime backend runs on the CPU (use the torch backend)")
+    # ONNX Runtime is asked about its own providers (it may have CUDA where a CPU-only torch has not).
+    providers = _onnx_providers(device) if options.backend == "onnxruntime" else None
+    if providers is None:
+        from seqtrack.runtime.devices import resolve_device
+
+        device = resolve_device(device)
     if isinstance(weights, (str, Path)):
         weights = resolve_weights(weights)  # a registered name (``demo``, ``b256`` ...) or a path
     is_onnx = isinstance(weights, Path) and weights.suffix.lower() == ".onnx"
@@ -112,28 +120,49 @@ def make_predictor(
             raise InputError(f"{weights} is an ONNX file: use --backend onnxruntime")
         return _torch_predictor(weights, options, config, device, started, cache, kernel)
     options = dataclasses.replace(options, threads=resolve_threads(options.threads, started))
-    return _onnx_predictor(weights, is_onnx, options, config, cache)
+    return _onnx_predictor(weights, is_onnx, options, config, cache, providers)
+
+
+def _onnx_providers(device) -> list:
+    """ONNX Runtime's execution providers for a ``--device`` value (``auto``: CUDA when this onnxruntime
+    has it); `InputError` naming the device when it has not (`seqtrack.runtime.onnx_providers`)."""
+    from seqtrack.runtime.onnx_errors import require
+    from seqtrack.runtime.onnx_providers import CUDA, execution_providers
+
+    name = str(device).strip().lower()
+    if name == "auto":
+        name = "cuda" if CUDA in require("onnxruntime").get_available_providers() else "cpu"
+    return execution_providers(name)
 
 
 def _torch_predictor(weights, options: PredictorOptions, config, device, started, cache, kernel: str):
     """The torch backend's predictor (`make_predictor` with ``backend="torch"``)."""
     import torch
 
+    # Before the weights are read, as the device itself.
+    if options.dtype == "fp16" and device.type == "cpu":
+        raise InputError(f"device {device}: --dtype fp16 is a GPU precision (on the CPU use fp32, or --fast)")
+    if (options.cuda_graphs or options.fast) and device.type not in ("cpu", "cuda"):
+        raise InputError(f"device {device}: --fast and --cuda-graphs run on the CPU (--fast) or a CUDA device")
+    if options.cuda_graphs and device.type != "cuda":
+        raise InputError(f"device {device}: --cuda-graphs needs a CUDA device (--device cuda)")
     model = _torch_model(weights, config, device)
     threads = resolve_threads(options.threads, started, on_cpu=device.type == "cpu")
     if threads is not None:
         torch.set_num_threads(threads)
-    if options.fast:
-        if device.type != "cpu":
-            raise InputError(f"device {device}: --fast is a CPU path (use --dtype on a GPU)")
+    if options.fast and device.type == "cpu":
         from seqtrack.runtime.fast import make_fast_predictor
 
         digest = cache.weights_digest(weights) if cache is not None and cache.enabled else None
         return make_fast_predictor(model, threads=threads, cache=cache, weights_sha256=digest)
     if device.type == "cpu" and options.dtype == "fp32":
         _fastest_linears(model, kernel)
-    if options.dtype == "bf16":
-        model = model.to(torch.bfloat16)
+    if options.dtype in ("bf16", "fp16"):
+        model = model.to(torch.bfloat16 if options.dtype == "bf16" else torch.float16)
+    if options.fast or options.cuda_graphs:  # on a CUDA device: the same network, its launches recorded
+        from seqtrack.runtime.cuda_graphs import GraphedPredictor
+
+        return GraphedPredictor(model)
     if options.dtype == "bf16-autocast" or options.compile:
         from seqtrack.runtime.torch_predictor import TorchPredictor
 
@@ -162,14 +191,14 @@ def _torch_model(weights, config, device) -> SeqTrack:
 
 
 def _onnx_predictor(
-    weights, is_onnx: bool, options: PredictorOptions, config, cache: GraphCache | None
+    weights, is_onnx: bool, options: PredictorOptions, config, cache: GraphCache | None, providers: list
 ) -> BoxPredictor:
     # Imported here: onnx/onnxruntime are optional, and the torch backend must not need them.
     from seqtrack.model.seqtrack import SeqTrack
     from seqtrack.runtime.onnxruntime import OnnxPredictor, float32_copy, quantize_int8, write_onnx
 
     if is_onnx and options.quantize is None:
-        return OnnxPredictor(weights, threads=options.threads)
+        return OnnxPredictor(weights, providers=providers, threads=options.threads)
     # A graph traced from a weights file is kept in the graph cache (keyed by the file's bytes); one traced
     # from a module or quantised from a .onnx file goes to a temporary folder. The session holds the graph
     # in memory once created, so the file may go right after.
@@ -192,7 +221,7 @@ def _onnx_predictor(
                 source.unlink(missing_ok=True)
 
     with cache.graph(key, build, fields) as path:
-        return OnnxPredictor(path, threads=options.threads)
+        return OnnxPredictor(path, providers=providers, threads=options.threads)
 
 
 def _onnx_key(digest: str, weights: Path, config, options: PredictorOptions) -> tuple[str, dict]:
@@ -227,6 +256,7 @@ def predictor_from_args(
         config=config,
         device=device,
         fast=getattr(args, "fast", False),
+        cuda_graphs=getattr(args, "cuda_graphs", False),
     )
 
 

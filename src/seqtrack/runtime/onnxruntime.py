@@ -47,6 +47,8 @@ from seqtrack.errors import InputError, SeqTrackError, safe_text
 from seqtrack.model.header import check_model_config
 from seqtrack.model.seqtrack import SeqTrack, stack_templates
 from seqtrack.runtime.onnx_errors import OnnxError, require
+from seqtrack.runtime.onnx_providers import CPU as CPU_PROVIDER
+from seqtrack.runtime.onnx_providers import check_session_providers, provider_label
 
 CONFIG_KEY = "seqtrack_config"
 GRAPH_KEY = "seqtrack_graph"
@@ -327,21 +329,31 @@ class OnnxPredictor:
 
     Attributes:
         config: the `ModelConfig` read from the file's metadata.
-        device: ``"cpu"``; the tracker builds its crops there.
+        device: ``torch.device("cpu")`` whatever the providers: the tracker builds its numpy crops and
+            tensors on the CPU, and the CUDA provider copies the inputs to the GPU (and the outputs back).
         dtype: ``torch.float32``, the input dtype of the graph.
         precision: ``"fp32"`` or ``"int8"``.
         path: the file.
+        providers: the providers the session really uses (``session.get_providers()``), e.g.
+            ``["CUDAExecutionProvider", "CPUExecutionProvider"]``.
 
     Args:
         path: a file written by `write_onnx` (or ``seqtrack export``).
-        providers: ONNX Runtime execution providers (default ``["CPUExecutionProvider"]``).
+        providers: ONNX Runtime execution providers, names or ``(name, options)`` tuples as
+            `seqtrack.runtime.onnx_providers.execution_providers` returns them (default
+            ``["CPUExecutionProvider"]``). A provider asked for that the session does not get (ONNX Runtime
+            falls back to the CPU with only a log line) raises `OnnxError`, never a CPU session.
         threads: intra-op threads (default: ONNX Runtime's choice, one per physical core).
         spinning: let idle pool threads spin; off by default because spinning threads steal the
             core from the other work of a shared machine (crop, other processes) between calls.
     """
 
     def __init__(
-        self, path: str | Path, providers: list[str] | None = None, threads: int | None = None, spinning: bool = False
+        self,
+        path: str | Path,
+        providers: list[str | tuple[str, dict]] | None = None,
+        threads: int | None = None,
+        spinning: bool = False,
     ) -> None:
         ort = require("onnxruntime")
         self.path = Path(path)
@@ -358,12 +370,15 @@ class OnnxPredictor:
         if threads:
             options.intra_op_num_threads = int(threads)
         options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+        requested = list(providers or [CPU_PROVIDER])
         try:
-            self.session = ort.InferenceSession(
-                str(self.path), sess_options=options, providers=providers or ["CPUExecutionProvider"]
-            )
+            self.session = ort.InferenceSession(str(self.path), sess_options=options, providers=requested)
         except Exception as error:  # ORT raises its own Fail/InvalidGraph/... types
             raise OnnxError(safe_text(f"{self.path} could not be loaded by ONNX Runtime: {error}")) from None
+        check_session_providers(self.session, requested, self.path)
+        self.providers = list(self.session.get_providers())
+        provider_options = self.session.get_provider_options()
+        self.device_label = provider_label([(name, provider_options.get(name, {})) for name in self.providers])
         props = dict(self.session.get_modelmeta().custom_metadata_map)
         self.config = _config_from_props(props, self.path)
         inputs = [(i.name, list(i.shape)) for i in self.session.get_inputs()]
@@ -434,7 +449,7 @@ class OnnxPredictor:
         return {HISTORY_INPUT: np.ascontiguousarray(history.detach().to(device="cpu", dtype=torch.int64).numpy())}
 
     def __repr__(self) -> str:
-        return f"OnnxPredictor({str(self.path)!r}, {self.config.name}, {self.precision})"
+        return f"OnnxPredictor({str(self.path)!r}, {self.config.name}, {self.precision}, {self.device_label})"
 
 
 def _numpy32(tensor: torch.Tensor) -> np.ndarray:

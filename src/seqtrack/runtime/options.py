@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from seqtrack.errors import InputError
 
 BACKENDS = ("torch", "onnxruntime")
-DTYPES = ("fp32", "bf16", "bf16-autocast")
+DTYPES = ("fp32", "bf16", "bf16-autocast", "fp16")
 QUANTIZATIONS = ("int8",)
 
 
@@ -28,7 +28,8 @@ class PredictorOptions:
     compile: bool = False
     quantize: str | None = None
     threads: int | None = None
-    fast: bool = False  # the CPU's fastest path that keeps the answers (`seqtrack.runtime.fast`)
+    fast: bool = False  # the machine's fastest path that keeps the answers (`seqtrack.runtime.fast`)
+    cuda_graphs: bool = False  # replay the read-out as CUDA graphs (`seqtrack.runtime.cuda_graphs`)
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -49,6 +50,11 @@ class PredictorOptions:
                 "--fast chooses the precision and engine itself: use it without --backend onnxruntime, "
                 "--dtype, --compile or --quantize"
             )
+        if self.cuda_graphs and (self.backend != "torch" or self.compile or self.dtype == "bf16-autocast"):
+            raise InputError(
+                "--cuda-graphs records the torch network with converted weights: use it without "
+                "--backend onnxruntime, --compile or --dtype bf16-autocast"
+            )
         if self.threads is not None and self.threads < 1:
             raise InputError(f"threads must be >= 1, got {self.threads}")
 
@@ -59,7 +65,8 @@ class PredictorOptions:
             return "fast"
         if self.backend == "onnxruntime":
             return f"onnxruntime {self.quantize or 'fp32'}"
-        return f"torch {self.dtype}{' compiled' if self.compile else ''}"
+        extra = " compiled" if self.compile else " cuda-graphs" if self.cuda_graphs else ""
+        return f"torch {self.dtype}{extra}"
 
 
 def add_predictor_arguments(parser: argparse.ArgumentParser) -> None:
@@ -75,12 +82,19 @@ def add_predictor_arguments(parser: argparse.ArgumentParser) -> None:
         "--dtype",
         choices=DTYPES,
         default="fp32",
-        help="torch precision: fp32 (default), bf16 (converted weights), bf16-autocast",
+        help="torch precision: fp32 (default), bf16 (converted weights), bf16-autocast, fp16 (converted "
+        "weights, GPU only)",
     )
     group.add_argument(
         "--fast",
         action="store_true",
-        help="the fastest path this CPU has that keeps the answers (bf16 / int8 encoder, fp32 decoder)",
+        help="the fastest path this machine has that keeps the answers (CPU: ONNX Runtime / bf16 / int8 "
+        "encoder with an fp32 decoder, by CPU features; GPU: fp32 replayed as CUDA graphs)",
+    )
+    group.add_argument(
+        "--cuda-graphs",
+        action="store_true",
+        help="GPU: replay encoder and decoding steps as CUDA graphs, one per number of targets (same tokens)",
     )
     group.add_argument("--compile", action="store_true", help="torch.compile the encoder (slow first frame)")
     group.add_argument(

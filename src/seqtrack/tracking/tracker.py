@@ -82,6 +82,7 @@ class Tracker:
         quantize: str | None = None,
         threads: int | None = None,
         fast: bool = False,
+        cuda_graphs: bool = False,
         settings: str = "weights",
         updates: str | None = "default",
         update_interval: int | None = None,
@@ -95,7 +96,8 @@ class Tracker:
                 path: official ``.pth.tar``, our ``.safetensors``, a state dict or an exported ``.onnx``.
             backend, device, dtype, compile, quantize, threads: how to run the network
                 (`seqtrack.runtime.factory.make_predictor`; e.g. ``backend="onnxruntime", quantize="int8"``).
-            fast: the fastest path this CPU has that keeps the answers (`seqtrack.runtime.fast`; torch fp32 CPU).
+            fast: the fastest path this machine has that keeps the answers (`seqtrack.runtime.fast` on the CPU,
+                CUDA graphs on a GPU; torch fp32). cuda_graphs: replay the network as CUDA graphs (GPU).
             settings: ``"weights"`` uses the tracker settings the file recommends (the demo model's), then
                 ``config_overrides``; ``"official"`` the official tracker (`seqtrack.tracking.settings`). An
                 exported graph applies the plain Hann window, so with ``backend="onnxruntime"`` a recommended
@@ -111,6 +113,7 @@ class Tracker:
 
         path = resolve_weights(weights)
         options = dict(backend=backend, dtype=dtype, compile=compile, quantize=quantize, threads=threads, fast=fast)
+        options.update(cuda_graphs=cuda_graphs)
         predictor = make_predictor(path, device=device, **options)
         recommended = dict(read_header(path).tracker)
         if backend != "torch":
