@@ -134,7 +134,7 @@ def fidelity(args) -> None:
         "fast": make_predictor("demo", threads=args.threads, fast=True),
         "fp32 oneDNN forced": make_predictor("demo", threads=args.threads, kernel="onednn"),
     }
-    for plan in ("int8-dynamic", "int8-static"):
+    for plan in args.plans.split(","):
         model = load_model("demo")
         candidates[f"{plan} (forced, unverified)"] = make_fast_predictor(model, args.threads, plan, verify=False)
     generated = got10k_clips(args.clips, args.count)
@@ -154,10 +154,62 @@ def fidelity(args) -> None:
             if not r.error
             else f"| {r.label} | failed: {r.error} ||||||||"
         )
-    _write("fidelity", {"machine": machine, "rows": [r.__dict__ for r in rows]}, lines)
+    _write(args.out_name or "fidelity", {"machine": machine, "rows": [r.__dict__ for r in rows]}, lines)
 
 
 # ---------------------------------------------------------------------------------------------- sensitivity
+def _recorded_calls(args, model):
+    """The fp32 tracker's network calls on the clips (and bikes.mp4), and their tokens."""
+    from seqtrack.tracking.tracker import Tracker
+
+    config = Tracker.from_pretrained("demo", threads=args.threads).config
+    recorder = RecordingPredictor(model)
+    for clip in got10k_clips(args.clips, args.count) + [demo_clip(args.real_frames)]:
+        track_clip(recorder, config, clip)
+    return recorder.calls, np.concatenate([c.tokens for c in recorder.calls])
+
+
+def sensitivity_bf16(args) -> None:
+    """Per-layer bf16 sensitivity: each encoder linear alone in bf16 (`Bf16Linear`, fp32 out), open loop."""
+    from seqtrack.model.weights import load_model
+    from seqtrack.runtime.cpu import cpu_features
+    from seqtrack.runtime.fast import FastPlan, FastPredictor, use_bf16_linears
+
+    torch.set_num_threads(args.threads)
+    machine, lines = _header("Per-layer bf16 sensitivity (trained demo model, open loop)", args.threads)
+    model = load_model("demo")
+    calls, reference = _recorded_calls(args, model)
+    names = [n for n, m in model.encoder.named_modules() if type(m) is torch.nn.Linear]
+    predictor = FastPredictor(model, FastPlan("study", ""))
+    rows = []
+
+    def fp32_kept(*suffixes: str) -> list[str]:
+        return [n for n in names if n.endswith(suffixes)]
+
+    variants = [("all encoder linears bf16", [])]
+    variants += [(f"only {n} bf16", [x for x in names if x != n]) for n in names]
+    variants += [  # by kind of layer (share of the encoder's linear FLOPs: qkv 25 %, proj 8 %, fc1 and fc2 33 % each)
+        ("every proj, fc1, fc2 (qkv fp32)", fp32_kept("attn.qkv")),
+        ("every proj and fc2 (qkv, fc1 fp32)", fp32_kept("attn.qkv", "mlp.fc1")),
+        ("every fc2 (qkv, proj, fc1 fp32)", fp32_kept("attn.qkv", "attn.proj", "mlp.fc1")),
+    ]
+    for label, keep in variants:
+        use_bf16_linears(model.encoder, keep)
+        tokens = replay(predictor, calls)
+        use_bf16_linears(model.encoder, restore=True)
+        rows.append((label, open_loop_share(reference, tokens), open_loop_share(reference, tokens, tolerance=0)))
+        print(*rows[-1], flush=True)
+    lines += [
+        f"- open-loop frames: {len(calls)} (fp32 tracker's crops on {args.count} generated clips + bikes.mp4); "
+        f"bf16 {'native' if cpu_features().bf16 else 'emulated (no bf16 instructions on this CPU)'}",
+        "",
+        "| bf16 layers (encoder.*) | within 1 bin | identical |",
+        "|---|---:|---:|",
+    ]
+    lines += [f"| {n} | {100 * a:.2f}% | {100 * b:.1f}% |" for n, a, b in rows]
+    _write("sensitivity_bf16", {"machine": machine, "frames": len(calls), "rows": rows}, lines)
+
+
 def sensitivity(args) -> None:
     from seqtrack.model.weights import load_model
     from seqtrack.runtime.encoder_onnx import OnnxEncoder, matmul_nodes, quantize_encoder, write_encoder_onnx
@@ -206,7 +258,7 @@ def sensitivity(args) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=("speed", "fidelity", "sensitivity"))
+    parser.add_argument("command", choices=("speed", "fidelity", "sensitivity", "sensitivity-bf16"))
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--presets", default="demo,b256")
     parser.add_argument("--frames", type=int, default=60, help="timed frames for the demo model")
@@ -215,10 +267,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clips", default=None, help="generated clips (GOT-10k layout) for fidelity/sensitivity")
     parser.add_argument("--count", type=int, default=10, help="clips to use")
     parser.add_argument("--real-frames", type=int, default=None, help="frames of bikes.mp4 (sensitivity)")
+    parser.add_argument(
+        "--plans",
+        default="int8-dynamic,int8-static",
+        help="fidelity: lower-precision plans forced on this CPU (bf16-mixed runs emulated where the CPU lacks bf16)",
+    )
+    parser.add_argument("--out-name", default=None, help="fidelity: result file name (default fidelity)")
     args = parser.parse_args(argv)
     if args.command != "speed" and not args.clips:
         parser.error(f"{args.command} needs --clips DIR")
-    {"speed": speed, "fidelity": fidelity, "sensitivity": sensitivity}[args.command](args)
+    commands = {"speed": speed, "fidelity": fidelity, "sensitivity": sensitivity, "sensitivity-bf16": sensitivity_bf16}
+    commands[args.command](args)
     return 0
 
 

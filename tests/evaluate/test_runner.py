@@ -17,6 +17,7 @@ from seqtrack.evaluate.benchmarks import get_benchmark
 from seqtrack.evaluate.results import read_numbers, result_paths
 from seqtrack.evaluate.runner import RunOptions, run_benchmark, worker_spec
 from seqtrack.evaluate.trackers import TrackerSpec, build_tracker, check_spec
+from seqtrack.runtime.options import PredictorOptions
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -111,6 +112,8 @@ def test_tracker_specs(doubles):
         check_spec(TrackerSpec(kind="seqtrack"))
     with pytest.raises(InputError, match="unknown tracker"):
         check_spec(TrackerSpec(kind="kcf"))
+    with pytest.raises(InputError, match="does not take --fast --cuda-graphs"):
+        check_spec(TrackerSpec(kind="opencv-mil", predictor=PredictorOptions(fast=True, cuda_graphs=True)))
     assert TrackerSpec(kind="seqtrack", weights="/w/SEQTRACK_ep0500.pth.tar").label == "seqtrack-SEQTRACK_ep0500"
 
 

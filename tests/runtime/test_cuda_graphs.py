@@ -10,13 +10,14 @@ import numpy as np
 import pytest
 import torch
 
-from seqtrack.config import DecoderConfig, EncoderConfig, ModelConfig, TrackerConfig
+from seqtrack.config import ModelConfig, TrackerConfig
 from seqtrack.errors import InputError
 from seqtrack.model.seqtrack import SeqTrack
-from seqtrack.runtime.cuda_graphs import CudaGraphCapture, GraphedPredictor, RerunCapture
+from seqtrack.runtime.cuda_graphs import CudaGraphCapture, GraphCaptureError, GraphedPredictor, RerunCapture
 from seqtrack.runtime.factory import make_predictor
 from seqtrack.runtime.options import PredictorOptions
 from seqtrack.tracking.tracker import Tracker
+from support import tiny_variant_config
 
 
 def _crops(config: ModelConfig, batch: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -78,15 +79,7 @@ def test_window_power_and_attention_follow_the_model(model):
 
 
 def test_temporal_history_goes_through_its_buffer():
-    config = ModelConfig(
-        encoder=EncoderConfig(embed_dim=32, depth=1, num_heads=2),
-        decoder=DecoderConfig(hidden_dim=16, num_heads=2, num_layers=2, dim_feedforward=32),
-        template_size=32,
-        search_size=64,
-        bins=64,
-        name="tiny",
-        temporal_frames=2,
-    )
+    config = tiny_variant_config(temporal_frames=2)
     torch.manual_seed(2)
     model = SeqTrack(config).eval()
     graphed = GraphedPredictor(model, capture=RerunCapture())
@@ -138,3 +131,15 @@ def test_gpu_only_options_refuse_the_cpu_naming_the_flag(model):
     with pytest.raises(InputError, match="max_graphs"):
         GraphedPredictor(model, capture=RerunCapture(), max_graphs=0)
     assert PredictorOptions(dtype="bf16", cuda_graphs=True).label == "torch bf16 cuda-graphs"
+
+
+def test_a_failed_capture_is_one_line_naming_the_shape(model):
+    def failing(function):
+        raise RuntimeError("operation not permitted when stream is capturing\nCUDA kernel errors might be ...")
+
+    graphed = GraphedPredictor(model, capture=failing)
+    with pytest.raises(
+        GraphCaptureError, match=r"failed for 2 target\(s\).*not permitted when stream is capturing; run"
+    ):
+        graphed.generate(*_crops(model.config, 2, 0))
+    assert graphed.captures == 0

@@ -7,26 +7,19 @@ import numpy as np
 import pytest
 import torch
 
-from seqtrack.config import DecoderConfig, EncoderConfig, ModelConfig, TrackerConfig
+from seqtrack.config import TrackerConfig
 from seqtrack.model.seqtrack import SeqTrack
 from seqtrack.runtime.factory import make_predictor
 from seqtrack.runtime.torch_predictor import TorchPredictor
 from seqtrack.tracking.tracker import Tracker
+from support import tiny_variant_config
 
 FRAMES = np.random.default_rng(11).integers(0, 255, size=(5, 96, 128, 3), dtype=np.uint8)
 
 
 @pytest.fixture(scope="module")
 def temporal_model() -> SeqTrack:
-    config = ModelConfig(
-        encoder=EncoderConfig(embed_dim=32, depth=1, num_heads=2),
-        decoder=DecoderConfig(hidden_dim=16, num_heads=2, num_layers=2, dim_feedforward=32),
-        template_size=32,
-        search_size=64,
-        bins=64,
-        name="tiny",
-        temporal_frames=3,
-    )
+    config = tiny_variant_config(temporal_frames=3)
     torch.manual_seed(1)
     return SeqTrack(config).eval()
 

@@ -268,8 +268,8 @@ def _run_flags(spec: TrackerSpec) -> list[str]:
     """The run flags (``--backend`` ... ``--device``) that ``spec`` sets to something else than the default."""
     default = PredictorOptions()
     flags = [
-        f"--{name}"
-        for name in ("backend", "dtype", "compile", "quantize", "threads", "cuda_graphs")
+        f"--{name.replace('_', '-')}"
+        for name in ("backend", "dtype", "compile", "quantize", "threads", "fast", "cuda_graphs")
         if getattr(spec.predictor, name) != getattr(default, name)
     ]
     return flags + (["--device"] if spec.device != "cpu" else [])

@@ -27,10 +27,15 @@ from typing import Protocol
 import torch
 
 from seqtrack.config import ModelConfig
-from seqtrack.errors import InputError
+from seqtrack.errors import InputError, SeqTrackError
 from seqtrack.model.seqtrack import SeqTrack, stack_templates
 
 Outputs = tuple[torch.Tensor, torch.Tensor]
+
+
+class GraphCaptureError(SeqTrackError):
+    """Recording the read-out as a CUDA graph failed (an operation that cannot be captured, out of GPU memory):
+    one line naming the input shape, instead of a traceback from inside the capture."""
 
 
 class GraphCapture(Protocol):
@@ -184,7 +189,15 @@ class GraphedPredictor:
         def readout() -> Outputs:
             return model.generate(static_templates, static_search, window=power, history=static_history)
 
-        outputs, replay = self._capture(readout)
+        try:
+            outputs, replay = self._capture(readout)
+        except (RuntimeError, torch.cuda.OutOfMemoryError) as error:
+            first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise GraphCaptureError(
+                f"recording the read-out as a CUDA graph failed for {templates.shape[0]} target(s) "
+                f"(templates {tuple(templates.shape)}, search {tuple(search.shape)}, {templates.dtype}): {first}; "
+                "run without --cuda-graphs / --fast on this GPU"
+            ) from None
         recorded = _Recorded(static_templates, static_search, static_history, outputs, replay)
         self._graphs[key] = recorded
         self.captures += 1
@@ -196,4 +209,4 @@ class GraphedPredictor:
         return f"GraphedPredictor({self.config.name}, {self.dtype}, {len(self._graphs)} graphs)"
 
 
-__all__ = ["CudaGraphCapture", "GraphCapture", "GraphedPredictor", "RerunCapture"]
+__all__ = ["CudaGraphCapture", "GraphCapture", "GraphCaptureError", "GraphedPredictor", "RerunCapture"]
