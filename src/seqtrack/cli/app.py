@@ -50,17 +50,10 @@ def app_config(args: argparse.Namespace, work_dir: Path):
     """The `AppConfig` the flags describe; `InputError` for a bad flag (checked before anything is served)."""
     from seqtrack.app.options import AppConfig
     from seqtrack.model.registry import resolve_weights
-    from seqtrack.runtime.options import PredictorOptions
+    from seqtrack.runtime.options import PredictorOptions, predictor_arguments
 
-    PredictorOptions(
-        args.backend,
-        args.dtype,
-        args.compile,
-        args.quantize,
-        args.threads,
-        fast=args.fast,
-        cuda_graphs=args.cuda_graphs,
-    )
+    run = predictor_arguments(args)
+    PredictorOptions(**run)
     if args.videos is not None and not args.videos.expanduser().is_dir():
         raise InputError(f"--videos {args.videos} is not a folder")
     if not args.max_upload_mb > 0:
@@ -75,13 +68,7 @@ def app_config(args: argparse.Namespace, work_dir: Path):
         demo=_demo_clip(),
         max_upload_bytes=int(args.max_upload_mb * 1e6),
         device=args.device,
-        backend=args.backend,
-        dtype=args.dtype,
-        compile=args.compile,
-        quantize=args.quantize,
-        threads=args.threads,
-        fast=args.fast,
-        cuda_graphs=args.cuda_graphs,
+        **run,
     )
 
 

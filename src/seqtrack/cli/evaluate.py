@@ -39,19 +39,11 @@ def _options(pairs: list[str]) -> dict[str, object]:
 def _predictor_options(args: argparse.Namespace):
     """`PredictorOptions` from the run flags; it rejects combinations such as ``--quantize int8`` with
     torch, naming the flag. ``--threads`` is checked here so that its message names the flag too."""
-    from seqtrack.runtime.options import PredictorOptions
+    from seqtrack.runtime.options import PredictorOptions, predictor_arguments
 
     if args.threads is not None and args.threads < 1:
         raise InputError(f"--threads must be at least 1, got {args.threads}")
-    return PredictorOptions(
-        backend=args.backend,
-        dtype=args.dtype,
-        compile=args.compile,
-        quantize=args.quantize,
-        threads=args.threads,
-        fast=args.fast,
-        cuda_graphs=args.cuda_graphs,
-    )
+    return PredictorOptions(**predictor_arguments(args))
 
 
 def _placement(args: argparse.Namespace, spec):

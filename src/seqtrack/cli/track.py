@@ -278,6 +278,7 @@ def _build_tracker(args: argparse.Namespace, weights: Path, options: dict):
     cache's warnings (`seqtrack.runtime.graph_cache`) are printed as ``warning: ...`` lines."""
     from seqtrack.model.header import read_header
     from seqtrack.runtime.graph_cache import GraphCacheWarning
+    from seqtrack.runtime.options import predictor_arguments
     from seqtrack.tracking.tracker import Tracker
 
     if args.backend != "torch" and args.settings == "weights" and "window_power" not in options:
@@ -290,14 +291,8 @@ def _build_tracker(args: argparse.Namespace, weights: Path, options: dict):
         warnings.simplefilter("always", GraphCacheWarning)
         tracker = Tracker.from_pretrained(
             weights,
-            backend=args.backend,
             device=args.device,
-            dtype=args.dtype,
-            compile=args.compile,
-            quantize=args.quantize,
-            fast=args.fast,
-            cuda_graphs=args.cuda_graphs,
-            threads=args.threads,
+            **predictor_arguments(args),
             settings=args.settings,
             updates=args.updates,
             update_interval=args.update_interval,

@@ -246,18 +246,9 @@ def predictor_from_args(
     args: argparse.Namespace, weights, config: ModelConfig | str | None = None, device: str | torch.device = "cpu"
 ) -> BoxPredictor:
     """`make_predictor` from the flags added by `add_predictor_arguments`."""
-    return make_predictor(
-        weights,
-        backend=args.backend,
-        dtype=args.dtype,
-        compile=args.compile,
-        quantize=args.quantize,
-        threads=args.threads,
-        config=config,
-        device=device,
-        fast=getattr(args, "fast", False),
-        cuda_graphs=getattr(args, "cuda_graphs", False),
-    )
+    from seqtrack.runtime.options import predictor_arguments
+
+    return make_predictor(weights, config=config, device=device, **predictor_arguments(args))
 
 
 __all__ = ["make_predictor", "predictor_from_args"]

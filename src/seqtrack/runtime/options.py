@@ -69,8 +69,24 @@ class PredictorOptions:
         return f"torch {self.dtype}{extra}"
 
 
+def predictor_arguments(args: argparse.Namespace) -> dict:
+    """The run options the flags of `add_predictor_arguments` set, as the keyword arguments that
+    `PredictorOptions`, ``make_predictor`` and ``Tracker.from_pretrained`` share (``backend`` ... ``cuda_graphs``):
+    the one place a new run flag is passed on from."""
+    return {
+        "backend": args.backend,
+        "dtype": args.dtype,
+        "compile": args.compile,
+        "quantize": args.quantize,
+        "threads": args.threads,
+        "fast": args.fast,
+        "cuda_graphs": args.cuda_graphs,
+    }
+
+
 def add_predictor_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--backend --dtype --fast --compile --quantize --threads`` to a subcommand (see `predictor_from_args`)."""
+    """Add ``--backend --dtype --fast --cuda-graphs --compile --quantize --threads`` to a subcommand (their values:
+    `predictor_arguments`)."""
     group = parser.add_argument_group("inference backend")
     group.add_argument(
         "--backend",
