@@ -4,6 +4,7 @@
 #      agreement, the golden network graphed), ONNX Runtime's CUDA provider (issue 22); about 3 min;
 #   1. benchmarks/gpu_speed.py: golden tiny network on the GPU, tracking fps of b256/b384/l256/l384 per
 #      precision, the demo model's agreement with fp32 (GPU and CPU), cost per target, training-step speed;
+#   1b. `seqtrack bench --device cuda` (python -m seqtrack.bench): the end-to-end tables a user gets on a GPU;
 #   2. `seqtrack train` under torchrun on the GPU (NCCL, data-loading workers, bf16 autocast) on a small
 #      generated synthetic set; then, as the finished-run message tells a user, finished.json removed and
 #      one more epoch asked for: the run resumes from its last resume point.
@@ -21,6 +22,8 @@ timeout 300 python3 benchmarks/gpu_graphs.py --out "$OUT" --golden "$GOLDEN" \
 [ "${1:-all}" = graphs ] && exit 0
 timeout 330 python3 benchmarks/gpu_speed.py --out "$OUT" --golden "$GOLDEN" \
   --demo-weights src/seqtrack/assets/seqtrack_demo.safetensors 2>&1 | tee "$OUT/gpu_speed.log" | grep -v "^|"
+timeout 240 python3 -m seqtrack.bench --device cuda --presets b256,t128 --no-interleaved --golden "$GOLDEN" \
+  --out-dir "$OUT/bench" 2>&1 | tee "$OUT/bench.log" | tail -n 3
 data=$(mktemp -d)
 python3 -m seqtrack.data.synthetic "$data/synthetic" --sequences 48 --frames 60 --size 240 320 --split train \
   --seed 1 --workers 16 > /dev/null || echo "synthetic data generation failed"

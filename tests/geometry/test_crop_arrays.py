@@ -10,6 +10,7 @@ import torch
 from seqtrack.geometry.crop import (
     IMAGENET_MEAN,
     IMAGENET_STD,
+    crop_constants,
     normalize_crop_array,
     normalize_crop_tensor,
     normalize_crops,
@@ -42,6 +43,8 @@ def test_normalisation_equals_torch_for_every_pixel_value():
     on_device = normalize_crop_tensor(torch.from_numpy(raw))
     assert torch.equal(on_device, want) and on_device.stride() == want.stride()
     assert torch.equal(normalize_crop_tensor(torch.from_numpy(raw), torch.bfloat16), want.to(torch.bfloat16))
+    made_once = crop_constants(torch.device("cpu"))  # what a GPU tracker's inputs keep for every frame
+    assert torch.equal(normalize_crop_tensor(torch.from_numpy(raw), constants=made_once), want)
 
 
 @pytest.mark.parametrize("bins", [256, 1000, 4000])

@@ -5,12 +5,12 @@ import torch
 from seqtrack.geometry.tokens import (
     box_to_tokens,
     end_token,
-    hann_window,
     start_token,
     teacher_forcing_pair,
     tokens_to_box,
     window_steps,
 )
+from seqtrack.geometry.window import hann_window
 
 
 def test_special_tokens():
@@ -75,5 +75,18 @@ def test_window_steps_and_window():
     assert window_steps("xywh") == (0, 1) and window_steps("whxy") == (2, 3) and window_steps("corner") == (0, 1)
     w = hann_window(4000)
     assert w[0] == 0 and w[-1] == 0 and w.argmax() in (1999, 2000)
+    assert (hann_window(7, 0.0) == 1).all() and hann_window(7, 0.0).dtype == np.float64
+    assert np.array_equal(hann_window(4000, 4.0), np.hanning(4000) ** 4)  # numpy's pow, on every backend
+
+
+def test_the_torch_model_multiplies_by_the_shared_window_table():
+    """The torch model and the ONNX read-out (`OnnxReadout.prior`) both take `hann_window`'s bits for any
+    power (torch's own ``pow`` differs in the last bit of some entries: a near-tie could resolve differently)."""
+    from seqtrack.config import model_preset
+    from seqtrack.model.seqtrack import SeqTrack
+
+    model = SeqTrack(model_preset("t128"))
+    for power in (0.0, 1.0, 2.5, 4.0):
+        assert np.array_equal(model.hann_window(torch.device("cpu"), power).numpy(), hann_window(4000, power))
     with pytest.raises(ValueError, match="unknown sequence format"):
         window_steps("yxhw")

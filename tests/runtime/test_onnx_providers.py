@@ -16,6 +16,7 @@ from seqtrack.runtime.onnx_errors import OnnxError
 from seqtrack.runtime.onnx_providers import (
     check_session_providers,
     execution_providers,
+    onnx_device_name,
     provider_label,
 )
 from support import REPO
@@ -168,3 +169,49 @@ def test_make_predictor_maps_devices_to_providers(model, ort_with_cuda, monkeypa
     assert make_predictor(model, backend="onnxruntime", device="cuda:1") == "session"
     assert made == [[(CUDA, {"device_id": 0}), CPU], [(CUDA, {"device_id": 1}), CPU]]
     assert factory._onnx_providers("CPU") == [CPU]
+
+
+@pytest.mark.parametrize(
+    "name, rank, expected", [("cpu", 0, "cpu"), ("cuda", 0, "cuda:0"), ("cuda", 3, "cuda:3"), (" CUDA:2 ", 5, "cuda:2")]
+)
+def test_onnx_device_names_are_canonical_without_torch(ort_with_cuda, name, rank, expected):
+    assert onnx_device_name(name, local_rank=rank) == expected
+
+
+def test_auto_follows_the_cuda_provider(monkeypatch):
+    ort = pytest.importorskip("onnxruntime")
+    monkeypatch.setattr(ort, "get_available_providers", lambda: [CUDA, CPU])
+    assert onnx_device_name("auto", local_rank=1) == "cuda:1"
+    monkeypatch.setattr(ort, "get_available_providers", lambda: [CPU])
+    assert onnx_device_name("auto", local_rank=1) == "cpu"
+
+
+def test_onnx_device_name_refuses_like_execution_providers(ort_cpu_only):
+    with pytest.raises(InputError, match=r"device 'cuda': this onnxruntime \(.*\) has no CUDAExecutionProvider"):
+        onnx_device_name("cuda")
+    with pytest.raises(InputError, match=r"device 'Vulkan': the onnxruntime backend accepts cpu, cuda, cuda:N"):
+        onnx_device_name("Vulkan")
+
+
+def test_eval_places_onnx_workers_on_onnxruntimes_gpu_not_torchs(ort_with_cuda, monkeypatch):
+    """onnxruntime-gpu beside a CPU-only torch: ``seqtrack eval --backend onnxruntime --device cuda`` asks
+    ONNX Runtime, so torch's missing CUDA does not refuse it (``--devices`` lists work the same way)."""
+    import argparse
+
+    from seqtrack.cli.evaluate import _placement
+    from seqtrack.evaluate.trackers import TrackerSpec
+    from seqtrack.runtime.devices import resolve_device
+    from seqtrack.runtime.options import PredictorOptions
+
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    with pytest.raises(InputError, match="device 'cuda'"):
+        resolve_device("cuda")  # what torch says: the old path refused here
+    weights = str(REPO / "src" / "seqtrack" / "assets" / "seqtrack_demo.safetensors")
+    spec = TrackerSpec(weights=weights, predictor=PredictorOptions(backend="onnxruntime"))
+    args = argparse.Namespace(device="cuda", devices=None, workers=None)
+    assert _placement(args, spec)[1] == ["cuda:0"]
+    args = argparse.Namespace(device=None, devices="cuda:0,cuda:1", workers=None)
+    assert _placement(args, spec)[1:] == (["cuda:0", "cuda:1"], 2)
+    torch_spec = TrackerSpec(weights=weights)
+    with pytest.raises(InputError, match="device 'cuda'"):
+        _placement(argparse.Namespace(device="cuda", devices=None, workers=None), torch_spec)

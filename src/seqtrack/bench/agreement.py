@@ -79,16 +79,20 @@ def golden_options(backend: str) -> dict:
         "quantize": spec.get("quantize"),
         "fast": spec.get("fast", False),
         "kernel": spec.get("kernel", "auto"),
+        "cuda_graphs": spec.get("cuda_graphs", False),
     }
 
 
-def golden_agreement(golden_dir: Path, option_sets: list[dict], threads: int) -> list[GoldenAgreement]:
+def golden_agreement(
+    golden_dir: Path, option_sets: list[dict], threads: int, device: str = "cpu"
+) -> list[GoldenAgreement]:
     """Track the golden 40-frame video with each option set and compare with the official outputs.
 
     Args:
         golden_dir: the folder of ``tiny_tracker.npz`` and ``tiny_official_checkpoint.pth.tar``
             (the repository's ``tests/golden``).
         option_sets: `make_predictor` options, one row each (see `golden_options`).
+        device: where every option set runs (``cpu`` or ``cuda:N``).
     """
     import torch
 
@@ -107,7 +111,7 @@ def golden_agreement(golden_dir: Path, option_sets: list[dict], threads: int) ->
     for options in option_sets:
         label = _options_label(options)
         try:
-            rows.append(_golden_row(label, golden_dir, data, config, options, threads))
+            rows.append(_golden_row(label, golden_dir, data, config, {**options, "device": device}, threads))
         except Exception as error:
             rows.append(
                 GoldenAgreement(

@@ -10,7 +10,15 @@ import os
 import sys
 from pathlib import Path
 
-from seqtrack.bench.cases import BACKEND_CASES, DEFAULT_PRESETS, BenchSettings
+from seqtrack.bench.cases import (
+    BACKEND_CASES,
+    CPU_ONLY_BACKENDS,
+    DEFAULT_PRESETS,
+    GPU_DEFAULT_BACKENDS,
+    GPU_ONLY_BACKENDS,
+    GPU_SCALING_TARGETS,
+    BenchSettings,
+)
 
 
 def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,8 +31,15 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", help="benchmark this checkpoint instead of random-weight presets")
     parser.add_argument(
         "--backends",
-        default=",".join(BenchSettings().backends),
-        help=f"comma-separated subset of {', '.join(BACKEND_CASES)}",
+        default=None,
+        help=f"comma-separated subset of {', '.join(BACKEND_CASES)} (default on the CPU: "
+        f"{','.join(BenchSettings().backends)}; on a GPU: {','.join(GPU_DEFAULT_BACKENDS)})",
+    )
+    parser.add_argument(
+        "--device",
+        default="cpu",
+        help="cpu (default), cuda, cuda:N or auto: where every configuration runs (a GPU run has no thread "
+        "table and its scaling table goes to 64 targets)",
     )
     parser.add_argument(
         "--threads", type=int, default=None, help="intra-op threads (default: all cores; 1 with --quick)"
@@ -70,10 +85,13 @@ def settings_from_args(args: argparse.Namespace) -> BenchSettings:
         width, height = (int(v) for v in args.size.lower().split("x"))
     except ValueError:
         raise InputError(f"--size must look like 640x480, got {args.size!r}") from None
-    backends = tuple(b.strip() for b in args.backends.split(",") if b.strip())
-    unknown = [b for b in backends if b not in BACKEND_CASES]
-    if unknown:
-        raise InputError(f"unknown backend(s) {', '.join(unknown)}; known: {', '.join(BACKEND_CASES)}")
+    device = _bench_device(args.device)
+    on_gpu = device.startswith("cuda")
+    if args.backends is None:
+        backends = GPU_DEFAULT_BACKENDS if on_gpu else BenchSettings().backends
+    else:
+        backends = tuple(b.strip() for b in args.backends.split(",") if b.strip())
+    check_backends(backends, device)
     if "torch-fp32" not in backends:
         backends = ("torch-fp32",) + backends  # the reference for the agreement columns
     presets = tuple(p.strip() for p in args.presets.split(",") if p.strip())
@@ -99,8 +117,11 @@ def settings_from_args(args: argparse.Namespace) -> BenchSettings:
         fidelity_root=args.fidelity,
         fidelity_clips=args.fidelity_clips,
         fidelity_real=not args.no_real_clip,
+        device=device,
     )
     if args.quick:
+        if on_gpu:  # the quick CPU pair has no GPU meaning: eager fp32 against its CUDA-graph replay
+            common.update(backends=("torch-fp32", "cuda-graphs"), scaling_backends=("torch-fp32", "cuda-graphs"))
         return BenchSettings.quick_settings(**common)
     return BenchSettings(
         presets=presets,
@@ -112,10 +133,50 @@ def settings_from_args(args: argparse.Namespace) -> BenchSettings:
         width=width,
         height=height,
         scaling_preset=args.scaling_preset or None,
-        thread_sweep=not args.no_thread_sweep,
+        # On a GPU the CPU threads barely matter, and 64 targets are still one cheap batch.
+        thread_sweep=not (args.no_thread_sweep or on_gpu),
+        **(
+            {"scaling_targets": GPU_SCALING_TARGETS, "scaling_backends": ("torch-fp32", "cuda-graphs")}
+            if on_gpu
+            else {}
+        ),
         interleaved=not args.no_interleaved,
         **common,
     )
+
+
+def check_backends(backends: tuple[str, ...], device: str) -> None:
+    """Refuse, in one line, a ``--backends`` name that is unknown or cannot run on ``device`` (``cpu`` /
+    ``cuda:N``): the GPU-only ones on the CPU, the CPU-only ones (kernel choice, dynamic int8) on a GPU.
+
+    Raises:
+        InputError: naming the backend and what it needs.
+    """
+    from seqtrack.errors import InputError
+
+    unknown = [b for b in backends if b not in BACKEND_CASES]
+    if unknown:
+        raise InputError(f"unknown backend(s) {', '.join(unknown)}; known: {', '.join(BACKEND_CASES)}")
+    if device.startswith("cuda"):
+        wrong = [b for b in backends if b in CPU_ONLY_BACKENDS]
+        if wrong:
+            raise InputError(f"--backends {','.join(wrong)}: CPU only (--device cpu), not on {device}")
+    else:
+        wrong = [b for b in backends if b in GPU_ONLY_BACKENDS]
+        if wrong:
+            raise InputError(f"--backends {','.join(wrong)}: GPU only, needs --device cuda (this run: {device})")
+
+
+def _bench_device(name: str) -> str:
+    """``--device`` as ``cpu`` or ``cuda:N``, checked against this machine (`resolve_device`: one line naming
+    what exists); ``mps`` is refused (the benchmark's GPU paths are CUDA's)."""
+    from seqtrack.errors import InputError
+    from seqtrack.runtime.devices import resolve_device
+
+    device = resolve_device(name)
+    if device.type not in ("cpu", "cuda"):
+        raise InputError(f"--device {name}: the benchmark runs on the CPU or a CUDA device")
+    return "cpu" if device.type == "cpu" else f"cuda:{device.index or 0}"
 
 
 def run_from_args(args: argparse.Namespace) -> int:
@@ -144,4 +205,4 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-__all__ = ["add_bench_arguments", "settings_from_args", "run_from_args", "main"]
+__all__ = ["add_bench_arguments", "check_backends", "settings_from_args", "run_from_args", "main"]

@@ -26,7 +26,17 @@ BACKEND_CASES: dict[str, dict] = {
     "torch-compile": dict(backend="torch", dtype="fp32", compile=True),
     "onnxruntime-fp32": dict(backend="onnxruntime"),
     "onnxruntime-int8": dict(backend="onnxruntime", quantize="int8"),
+    # GPU only (``--device cuda``): converted fp16 weights, and the network replayed as CUDA graphs.
+    "torch-fp16": dict(backend="torch", dtype="fp16"),
+    "cuda-graphs": dict(backend="torch", dtype="fp32", cuda_graphs=True),
+    "cuda-graphs-fp16": dict(backend="torch", dtype="fp16", cuda_graphs=True),
+    "cuda-graphs-bf16": dict(backend="torch", dtype="bf16", cuda_graphs=True),
 }
+GPU_ONLY_BACKENDS = frozenset({"torch-fp16", "cuda-graphs", "cuda-graphs-fp16", "cuda-graphs-bf16"})
+# What is only meaningful on the CPU: the MKL/oneDNN kernel choice, and dynamic int8 (CPU kernels in ONNX Runtime).
+CPU_ONLY_BACKENDS = frozenset({"torch-fp32-mkl", "onnxruntime-int8"})
+GPU_DEFAULT_BACKENDS = ("torch-fp32", "torch-fp16", "torch-bf16", "cuda-graphs", "cuda-graphs-fp16", "cuda-graphs-bf16")
+GPU_SCALING_TARGETS = (1, 4, 16, 64)  # a GPU's batch is cheap: the table goes up to 64 targets
 
 
 @dataclass
@@ -65,6 +75,7 @@ class BenchSettings:
     out_dir: str = "benchmarks/results"
     note: str = "other processes were running on this shared machine during the run: timings are noisy"
     quick: bool = False
+    device: str = "cpu"  # ``cpu`` or ``cuda:N`` (resolved by `seqtrack.bench.arguments.settings_from_args`)
 
     @classmethod
     def quick_settings(cls, **overrides) -> BenchSettings:
@@ -111,6 +122,8 @@ class BenchCase:
     weights: str | None = None  # checkpoint; None = random weights from `seed`
     onnx_path: str | None = None  # prepared by the parent for the onnxruntime backend
     omp_passive: bool = False  # run the worker with OMP_WAIT_POLICY=PASSIVE (idle OpenMP threads sleep)
+    device: str = "cpu"  # ``cpu`` or ``cuda:N``
+    cuda_graphs: bool = False  # `make_predictor(cuda_graphs=True)` (CUDA only)
 
     @property
     def label(self) -> str:
@@ -120,16 +133,17 @@ class BenchCase:
             name = f"onnxruntime {self.quantize or 'fp32'}"
         else:
             name = f"torch {self.dtype}{' compiled' if self.compile else ''}{' (mkl)' if self.kernel == 'mkl' else ''}"
+            name += " cuda-graphs" if self.cuda_graphs else ""
         return name + (" (OMP passive)" if self.omp_passive else "")
 
     @property
     def is_reference(self) -> bool:
-        plain = not (self.compile or self.omp_passive or self.fast) and self.kernel == "auto"
+        plain = not (self.compile or self.omp_passive or self.fast or self.cuda_graphs) and self.kernel == "auto"
         return self.backend == "torch" and self.dtype == "fp32" and plain
 
     def key(self) -> tuple:
-        """Identity of the measurement a row is compared with (same video and batch)."""
-        return (self.preset, self.targets, self.threads, self.width, self.height, self.seed, self.weights)
+        """Identity of the measurement a row is compared with (same video, batch and device)."""
+        return (self.preset, self.targets, self.threads, self.width, self.height, self.seed, self.weights, self.device)
 
 
 @dataclass
@@ -144,6 +158,7 @@ class CaseResult:
     tokens: list = field(default_factory=list)  # [frame][target][4], every tracked frame
     boxes: list = field(default_factory=list)  # [frame][target][4] xywh pixels
     error: str | None = None
+    peak_gpu_mib: float = float("nan")  # ``torch.cuda.max_memory_allocated`` of a GPU case
     gflop_per_frame: float = float("nan")
     agreement_frames: int = 0
     iou_share: float = float("nan")
@@ -204,6 +219,7 @@ class InterleavedCase:
     height: int = 480
     seed: int = 0
     weights: str | None = None
+    device: str = "cpu"
 
 
 @dataclass
@@ -227,5 +243,9 @@ __all__ = [
     "InterleavedCase",
     "InterleavedResult",
     "BACKEND_CASES",
+    "CPU_ONLY_BACKENDS",
     "DEFAULT_PRESETS",
+    "GPU_DEFAULT_BACKENDS",
+    "GPU_ONLY_BACKENDS",
+    "GPU_SCALING_TARGETS",
 ]

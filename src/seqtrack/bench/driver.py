@@ -84,6 +84,7 @@ class _Session:
             height=s.height,
             seed=s.seed,
             weights=s.weights,
+            device=s.device,
         )
         return BenchCase(**{**fields, **BACKEND_CASES[backend], **extra})
 
@@ -100,7 +101,7 @@ class _Session:
 def run_speed_benchmark(settings: BenchSettings, log: Callable[[str], None] = print) -> BenchReport:
     """Measure every configuration of ``settings`` and return the report (see `seqtrack.bench.report.write_report`)."""
     started = time.perf_counter()
-    machine = machine_info(settings.threads)
+    machine = machine_info(settings.threads, settings.device)
     skipped: list[str] = []
     has_ort = _have_onnxruntime()
     backends = [b for b in settings.backends if has_ort or not b.startswith("onnxruntime")]
@@ -124,7 +125,8 @@ def run_speed_benchmark(settings: BenchSettings, log: Callable[[str], None] = pr
     golden = []
     if settings.golden_dir:
         log("golden tiny model (official outputs)")
-        golden = golden_agreement(Path(settings.golden_dir), [golden_options(b) for b in backends], settings.threads)
+        options = [golden_options(b) for b in backends]
+        golden = golden_agreement(Path(settings.golden_dir), options, settings.threads, settings.device)
     fidelity = []
     if settings.fidelity_root:
         from seqtrack.bench.fidelity import fidelity_rows
@@ -218,6 +220,7 @@ def _interleaved_rows(session: _Session, presets: tuple[str, ...]) -> list[Inter
             height=s.height,
             seed=s.seed,
             weights=s.weights,
+            device=s.device,
         )
         done = run_interleaved_subprocess(item, session.workdir)
         session.log("  " + (done.error or ", ".join(f"{done.labels[k]} {done.median_ms(k):.1f} ms" for k in keys)))

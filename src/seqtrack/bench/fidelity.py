@@ -184,7 +184,7 @@ def fidelity_rows(settings, backends: list[str], log: Callable[[str], None] = pr
     if not settings.weights:
         raise InputError("--fidelity needs --weights (trained weights: agreement on random weights means little)")
     torch.set_num_threads(settings.threads)
-    reference = Tracker.from_pretrained(settings.weights, threads=settings.threads)
+    reference = Tracker.from_pretrained(settings.weights, threads=settings.threads, device=settings.device)
     generated = got10k_clips(settings.fidelity_root, settings.fidelity_clips)
     real = [demo_clip()] if settings.fidelity_real else []
     candidates = {}
@@ -193,7 +193,9 @@ def fidelity_rows(settings, backends: list[str], log: Callable[[str], None] = pr
             continue
         options = golden_options(backend)
         try:
-            candidates[backend] = make_predictor(settings.weights, threads=settings.threads, **options)
+            candidates[backend] = make_predictor(
+                settings.weights, threads=settings.threads, device=settings.device, **options
+            )
         except Exception as error:  # reported as a row below
             candidates[backend] = _Failed(f"{type(error).__name__}: {error}")
     log(f"fidelity: {len(generated)} generated clips + {len(real)} real, {len(candidates)} backends")

@@ -24,8 +24,9 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
-def machine_info(threads: int) -> dict:
-    """CPU model and relevant flags, cores, library versions and the load at the time of the run."""
+def machine_info(threads: int, device: str = "cpu") -> dict:
+    """CPU model and relevant flags, cores, library versions and the load at the time of the run; for a
+    ``cuda:N`` device also the GPU's name, memory and the CUDA version torch was built with."""
     import torch
 
     info: dict = {
@@ -53,6 +54,12 @@ def machine_info(threads: int) -> dict:
     info["cpu_flags"] = sorted(flags & RELEVANT_CPU_FLAGS)
     info["torch_cpu_capability"] = torch.backends.cpu.get_cpu_capability()
     info["load_average"] = list(os.getloadavg())
+    info["device"] = device
+    if device.startswith("cuda"):
+        properties = torch.cuda.get_device_properties(device)
+        info["gpu"] = properties.name
+        info["gpu_memory_gib"] = round(properties.total_memory / 2**30, 1)
+        info["cuda"] = torch.version.cuda
     return info
 
 

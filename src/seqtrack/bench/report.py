@@ -114,9 +114,16 @@ def render_markdown(report: BenchReport) -> str:
 def _header(report: BenchReport) -> list[str]:
     """Title, the machine and how the numbers were measured."""
     m, s = report.machine, report.settings
-    lines = ["# SeqTrack tracker speed (CPU, end to end)", ""]
+    on_gpu = _on_gpu(report)
+    lines = [f"# SeqTrack tracker speed ({'GPU' if on_gpu else 'CPU'}, end to end)", ""]
     if s.quick:
         lines += ["**Quick mode** (smoke test): too few frames for the numbers to mean anything.", ""]
+    if on_gpu:
+        lines += [
+            f"- GPU: {m.get('gpu', '?')} ({m.get('gpu_memory_gib', '?')} GiB; device {s.device}; CUDA "
+            f"{m.get('cuda')}); crops are cut on the CPU, the network runs on the GPU; memory columns: peak RSS "
+            "/ peak GPU memory allocated by torch"
+        ]
     weights = recorded_path(s.weights) if s.weights else None
     return lines + [
         f"- CPU: {m['cpu']} ({m['cores']} logical cores; flags: {', '.join(m['cpu_flags']) or 'none'}; "
@@ -141,11 +148,11 @@ def _backend_table(report: BenchReport) -> list[str]:
     lines = [
         "## Backends and precisions",
         "",
-        "| preset | backend | fps | median ms | p90 ms | GFLOP/s | peak RSS MiB | setup s | 1st frame s | "
-        "timed frames | IoU≥0.99 | tokens equal |",
+        f"| preset | backend | fps | median ms | p90 ms | GFLOP/s | {_memory_header(report)} | setup s | "
+        "1st frame s | timed frames | IoU≥0.99 | tokens equal |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    lines += [_row(r) for r in report.results]
+    lines += [_row(r, _on_gpu(report)) for r in report.results]
     if report.exports:
         lines += [
             "",
@@ -155,13 +162,26 @@ def _backend_table(report: BenchReport) -> list[str]:
     return lines
 
 
-def _row(r: CaseResult) -> str:
+def _on_gpu(report: BenchReport) -> bool:
+    return report.settings.device.startswith("cuda")
+
+
+def _memory_header(report: BenchReport) -> str:
+    return "peak RSS / GPU MiB" if _on_gpu(report) else "peak RSS MiB"
+
+
+def _memory(r: CaseResult, on_gpu: bool) -> str:
+    """Peak RSS, and on a GPU also the peak memory torch allocated there (MiB)."""
+    return f"{_fmt(r.peak_rss_mib, 0)} / {_fmt(r.peak_gpu_mib, 0)}" if on_gpu else _fmt(r.peak_rss_mib, 0)
+
+
+def _row(r: CaseResult, on_gpu: bool = False) -> str:
     c = r.case
     if r.error:
         return f"| {c.preset} | {c.label} | failed: {r.error} ||||||||||"
     return (
         f"| {c.preset} | {c.label} | {_fmt(r.fps, 2)} | {_fmt(r.median_ms)} | {_fmt(r.p90_ms)} | "
-        f"{_fmt(r.gflops, 0)} | {_fmt(r.peak_rss_mib, 0)} | {_fmt(r.setup_s)} | {_fmt(r.first_frame_s)} | "
+        f"{_fmt(r.gflops, 0)} | {_memory(r, on_gpu)} | {_fmt(r.setup_s)} | {_fmt(r.first_frame_s)} | "
         f"{len(r.latencies_ms)} | {_pct(r.iou_share)} | {_pct(r.token_share)} |"
     )
 
@@ -174,7 +194,7 @@ def _scaling_table(report: BenchReport) -> list[str]:
         "",
         f"## Cost per target ({preset}, threads {report.settings.threads}, one batched forward per frame)",
         "",
-        "| backend | targets | median ms / frame | ms / target | target-frames/s | peak RSS MiB | "
+        f"| backend | targets | median ms / frame | ms / target | target-frames/s | {_memory_header(report)} | "
         "IoU≥0.99 | tokens equal |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
@@ -182,7 +202,7 @@ def _scaling_table(report: BenchReport) -> list[str]:
         n = r.case.targets
         lines.append(
             f"| {r.case.label} | {n} | {_fmt(r.median_ms)} | {_fmt(r.median_ms / n)} | "
-            f"{_fmt(n * r.fps)} | {_fmt(r.peak_rss_mib, 0)} | {_pct(r.iou_share)} | "
+            f"{_fmt(n * r.fps)} | {_memory(r, _on_gpu(report))} | {_pct(r.iou_share)} | "
             f"{_pct(r.token_share)} |"
             if not r.error
             else f"| {r.case.label} | {n} | {r.error} |||||"

@@ -38,7 +38,7 @@ def build_predictor(case: BenchCase):
 
     torch.set_num_threads(case.threads)
     if case.backend == "onnxruntime":
-        return make_predictor(case.onnx_path, backend="onnxruntime", threads=case.threads)
+        return make_predictor(case.onnx_path, backend="onnxruntime", threads=case.threads, device=case.device)
     if case.weights:
         weights = case.weights
     else:
@@ -52,6 +52,8 @@ def build_predictor(case: BenchCase):
         threads=case.threads,
         fast=case.fast,
         kernel=case.kernel,
+        device=case.device,
+        cuda_graphs=case.cuda_graphs,
     )
 
 
@@ -77,6 +79,8 @@ def run_case(case: BenchCase) -> CaseResult:
     except Exception as error:  # a backend that does not work here is a row, not a crash
         result.error = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:300]
     result.peak_rss_mib = peak_rss_mib()
+    if case.device.startswith("cuda"):
+        result.peak_gpu_mib = peak_gpu_mib(case.device)
     return result
 
 
@@ -122,6 +126,7 @@ def run_interleaved(case: InterleavedCase) -> InterleavedResult:
                 threads=case.threads,
                 seed=case.seed,
                 weights=case.weights,
+                device=case.device,
                 onnx_path=case.onnx_paths.get(key),
                 **BACKEND_CASES[key],
             )
@@ -154,6 +159,16 @@ def peak_rss_mib() -> float:
     except (OSError, ValueError, IndexError):
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def peak_gpu_mib(device: str) -> float:
+    """Peak memory torch allocated on ``device`` in this process, in MiB (NaN when CUDA is unusable)."""
+    try:
+        import torch
+
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    except Exception:  # a CPU-only build or a device that failed: the row says why elsewhere
+        return float("nan")
 
 
 def _worker_main(case_path: str, result_path: str) -> int:

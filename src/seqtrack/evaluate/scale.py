@@ -105,6 +105,7 @@ def worker_devices(
     devices: str | None,
     launch: Launch = Launch(),
     check: Callable[[str], None] | None = None,
+    resolve: Callable[[str, int], str] | None = None,
 ) -> list[str]:
     """The devices the worker processes take round-robin, from ``--device`` and ``--devices``.
 
@@ -114,6 +115,8 @@ def worker_devices(
         launch: this process's place in a torchrun launch.
         check: called with each distinct name as given, before it is resolved, so that what the tracker
             says of it (the onnxruntime backend runs on the CPU...) comes before whether the machine has it.
+        resolve: ``(name, local_rank) -> canonical name``, instead of asking torch (the onnxruntime backend
+            asks ONNX Runtime: `seqtrack.runtime.onnx_providers.onnx_device_name`).
     Returns:
         Resolved names (``cuda`` becomes ``cuda:0``); ``["cpu"]`` when neither flag is given.
     Raises:
@@ -140,7 +143,7 @@ def worker_devices(
     for name in dict.fromkeys(names):
         if check is not None:
             check(name)
-    return [_resolve(name, launch.local_rank) for name in names]
+    return [(resolve or _resolve)(name, launch.local_rank) for name in names]
 
 
 def _resolve(name: str, local_rank: int) -> str:

@@ -293,9 +293,9 @@ def _check_run(spec: TrackerSpec) -> None:
         resolve_device(spec.device)
     if run.backend == "onnxruntime":
         if spec.device.strip().lower() != "cpu":  # its CUDA provider, if this onnxruntime has one
-            from seqtrack.runtime.onnx_providers import execution_providers
+            from seqtrack.runtime.onnx_providers import onnx_device_name
 
-            execution_providers(spec.device)  # InputError naming the device when it has none
+            onnx_device_name(spec.device)  # InputError naming the device when it has none
         power = options.get("window_power", 1.0)
         if options.get("window", True) and isinstance(power, (int, float)) and float(power) not in (0.0, 1.0):
             raise InputError(

@@ -202,20 +202,30 @@ def normalize_crops(crops: np.ndarray | Seq[np.ndarray], device=None, dtype=None
     return tensor.to(device=device, dtype=dtype or torch.float32)
 
 
-def normalize_crop_tensor(crops, dtype=None):
+def crop_constants(device):
+    """``(mean, std)``: the ImageNet statistics as two ``(3,)`` float32 tensors on ``device``, for
+    `normalize_crop_tensor` (made once by its caller, not two host-to-device copies a frame)."""
+    import torch
+
+    return tuple(torch.tensor(v, dtype=torch.float32, device=device) for v in (IMAGENET_MEAN, IMAGENET_STD))
+
+
+def normalize_crop_tensor(crops, dtype=None, constants=None):
     """`normalize_crop_array` on a torch tensor, wherever it lives: ``(B, S, S, 3)`` uint8 → ``(B, 3, S, S)``
     (channels-last strides) in ``dtype`` (default float32), on the tensor's device.
 
     For a GPU: the uint8 crops travel (a quarter of the float32 bytes) and the normalisation runs there, with
     the same correctly rounded float32 steps in the same order, so the values equal the host's bit for bit
-    (checked on the CPU for every pixel value in tests/geometry/test_crop_arrays.py).
+    (checked on the CPU for every pixel value in tests/geometry/test_crop_arrays.py). ``constants``:
+    `crop_constants` of the tensor's device (made here when None).
     """
     import torch
 
     out = crops.to(torch.float32)
+    mean, std = constants if constants is not None else crop_constants(out.device)
     out /= 255.0
-    out -= torch.tensor(IMAGENET_MEAN, dtype=torch.float32, device=out.device)
-    out /= torch.tensor(IMAGENET_STD, dtype=torch.float32, device=out.device)
+    out -= mean
+    out /= std
     out = out.permute(0, 3, 1, 2)
     return out if dtype is None else out.to(dtype)
 

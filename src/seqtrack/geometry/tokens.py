@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-import numpy as np
 import torch
 
 from seqtrack.config import SEQ_FORMATS  # defined with the configs (torch-free)
@@ -134,8 +133,3 @@ def teacher_forcing_pair(tokens: torch.Tensor, bins: int = 4000) -> tuple[torch.
     start = torch.full((batch, 1), start_token(bins), dtype=torch.int64, device=tokens.device)
     end = torch.full((batch, 1), end_token(bins), dtype=torch.int64, device=tokens.device)
     return torch.cat([start, tokens], dim=1), torch.cat([tokens, end], dim=1)
-
-
-def hann_window(bins: int) -> np.ndarray:
-    """``np.hanning(bins)`` (float64): zero at both ends, peak at the centre bins."""
-    return np.hanning(bins)

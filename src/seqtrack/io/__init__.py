@@ -8,6 +8,8 @@
 * `seqtrack.io.video`: the annotated video writer (PyAV / OpenCV H.264, mp4v, MJPG).
 * `seqtrack.io.files`: safe writing for every writer: outputs that are inputs refused, destinations
   checked up front, atomic replace, whole lines only, interrupts held during a frame's write.
+* `seqtrack.io.debian_packages`: ``apt-get download`` / ``dpkg-deb -x`` behind one injectable runner and
+  one-line errors (the generator's photographs, the real-footage sources).
 
 Nothing is imported here: each module loads its own optional dependencies (PyAV) only when used.
 """

@@ -22,7 +22,8 @@ import torch
 from torch import nn
 
 from seqtrack.config import ModelConfig
-from seqtrack.geometry.tokens import hann_window, start_token, window_steps
+from seqtrack.geometry.tokens import start_token, window_steps
+from seqtrack.geometry.window import hann_window
 from seqtrack.model.decoder import SeqTrackDecoder
 from seqtrack.model.vit import Encoder
 
@@ -211,9 +212,7 @@ class SeqTrack(nn.Module):
         key = (device, power)
         window = self._windows.get(key)
         if window is None:
-            window = torch.from_numpy(hann_window(self.config.bins)).to(device)
-            if power != 1.0:
-                window = window**power
+            window = torch.from_numpy(hann_window(self.config.bins, power)).to(device)
             self._windows[key] = window
         return window
 

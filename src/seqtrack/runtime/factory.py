@@ -126,13 +126,9 @@ def make_predictor(
 def _onnx_providers(device) -> list:
     """ONNX Runtime's execution providers for a ``--device`` value (``auto``: CUDA when this onnxruntime
     has it); `InputError` naming the device when it has not (`seqtrack.runtime.onnx_providers`)."""
-    from seqtrack.runtime.onnx_errors import require
-    from seqtrack.runtime.onnx_providers import CUDA, execution_providers
+    from seqtrack.runtime.onnx_providers import execution_providers, onnx_device_name
 
-    name = str(device).strip().lower()
-    if name == "auto":
-        name = "cuda" if CUDA in require("onnxruntime").get_available_providers() else "cpu"
-    return execution_providers(name)
+    return execution_providers(onnx_device_name(device))
 
 
 def _torch_predictor(weights, options: PredictorOptions, config, device, started, cache, kernel: str):

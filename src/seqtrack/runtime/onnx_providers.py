@@ -75,6 +75,26 @@ def execution_providers(device: str) -> list[Provider]:
     return [(CUDA, {"device_id": index}), CPU]
 
 
+def onnx_device_name(device: str, local_rank: int = 0) -> str:
+    """A ``--device`` value for the onnxruntime backend, checked and made canonical without torch (a
+    CPU-only torch beside onnxruntime-gpu must not decide where ONNX Runtime runs).
+
+    Args:
+        device: ``cpu``, ``cuda``, ``cuda:N`` or ``auto`` (CUDA when this onnxruntime has its provider).
+        local_rank: the GPU that ``cuda`` and ``auto`` mean for one process of a distributed run.
+    Returns:
+        ``"cpu"`` or ``"cuda:N"``.
+    Raises:
+        InputError: as `execution_providers` (an unknown name, or CUDA without the CUDA provider).
+    """
+    text = str(device).strip().lower()
+    if text == "auto":
+        text = "cuda" if CUDA in require("onnxruntime").get_available_providers() else "cpu"
+    else:
+        execution_providers(str(device))  # raises, naming the device as given
+    return f"cuda:{local_rank}" if text == "cuda" else text
+
+
 def provider_names(providers: Sequence[Provider]) -> list[str]:
     """The provider names of a list as `execution_providers` returns it (``(name, options)`` → ``name``)."""
     return [p[0] if isinstance(p, tuple) else str(p) for p in providers]
@@ -132,6 +152,7 @@ def provider_label(providers: Sequence[Provider]) -> str:
 
 __all__ = [
     "execution_providers",
+    "onnx_device_name",
     "check_session_providers",
     "provider_label",
     "provider_names",

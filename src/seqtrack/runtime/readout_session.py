@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from seqtrack.config import ModelConfig
+from seqtrack.geometry.window import hann_window
 
 READOUT_INPUTS = ("templates", "search", "prior")  # + "history" for a temporal model
 READOUT_OUTPUTS = ("tokens", "probs")
@@ -132,12 +133,7 @@ class OnnxReadout:
             raise ValueError(f"window power must be >= 0 (0 = no window), got {window}")
         table = self._priors.get(power)
         if table is None:
-            bins = self.config.bins
-            # np.hanning: the table `seqtrack.geometry.tokens.hann_window` gives the torch model.
-            table = np.ones(bins, dtype=np.float64) if power == 0 else np.hanning(bins)
-            if power not in (0.0, 1.0):
-                table = table**power
-            self._priors[power] = table
+            table = self._priors[power] = hann_window(self.config.bins, power)  # the torch model's table too
         return table
 
     def generate_arrays(

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from seqtrack.geometry.crop import normalize_crop_array, normalize_crop_tensor
+from seqtrack.geometry.crop import crop_constants, normalize_crop_array, normalize_crop_tensor
 
 
 def is_torch_module(obj: object) -> bool:
@@ -78,13 +78,14 @@ class TorchInputs:
 
         self.torch, self.predictor = torch, predictor
         self.device, self.dtype = torch.device(predictor.device), predictor.dtype
+        self.constants = crop_constants(self.device) if self.device.type != "cpu" else None
 
     def crops(self, raw: np.ndarray):
         """``(B, S, S, 3)`` uint8 → ``(B, 3, S, S)`` normalised tensor on the device, in the dtype. For a GPU
         the uint8 crops are sent and normalised there (a quarter of the bytes; the same values)."""
         if self.device.type == "cpu":
             return self.torch.from_numpy(normalize_crop_array(raw)).to(dtype=self.dtype)
-        return normalize_crop_tensor(self.torch.from_numpy(raw).to(self.device), self.dtype)
+        return normalize_crop_tensor(self.torch.from_numpy(raw).to(self.device), self.dtype, self.constants)
 
     def repeat(self, crop, count: int):
         """One ``(3, H, W)`` crop → ``(count, 3, H, W)``."""

@@ -34,7 +34,8 @@ import cv2
 import numpy as np
 
 from seqtrack.data.synthetic.photos import CUTOUT_SUFFIX
-from seqtrack.errors import DatasetError, InputError, safe_text
+from seqtrack.errors import DatasetError, InputError
+from seqtrack.io.debian_packages import Runner, deb_version, download_deb, unpack_deb
 
 MAX_SIDE = 1024
 MIN_SIDE = 128
@@ -115,20 +116,6 @@ PACKAGES: tuple[PhotoPackage, ...] = (
         r"(/OldNewRecognition/stims/[^/]+|/PsychTutorials/konijntjes1024x768)\.jpg$",
     ),
 )
-
-Runner = Callable[..., subprocess.CompletedProcess]
-
-
-def _run(run: Runner, args: list[str], cwd: Path, package: str) -> None:
-    """Run a command; a failure becomes one `DatasetError` line naming the package and the command's last word."""
-    try:
-        result = run(args, cwd=str(cwd), capture_output=True, text=True)
-    except OSError as error:
-        raise DatasetError(f"package {package}: cannot run {args[0]} ({error.strerror or error})") from None
-    if result.returncode != 0:
-        lines = [line for line in (result.stderr or "").splitlines() if line.strip()]
-        reason = lines[-1].strip() if lines else f"exit status {result.returncode}"
-        raise DatasetError(f"package {package}: {' '.join(args[:2])} failed: {safe_text(reason)}")
 
 
 def licence_of(copyright_text: str) -> str:
@@ -218,15 +205,14 @@ def fetch_package(spec: PhotoPackage, folder: Path, seen: set[str], run: Runner 
     """
     if spec.name in FORBIDDEN:
         raise InputError(f"package {spec.name}: holds real-footage validation clips, never used for training")
+
+    def error(message: str) -> DatasetError:  # every line of this module names its package first
+        return DatasetError(f"package {spec.name}: {message}")
+
     with tempfile.TemporaryDirectory(prefix="photo-package-") as tmp:
-        work = Path(tmp)
-        _run(run, ["apt-get", "download", spec.name], work, spec.name)
-        debs = sorted(work.glob(f"{spec.name}_*.deb"))
-        if not debs:
-            raise DatasetError(f"package {spec.name}: apt-get download left no {spec.name}_*.deb")
-        version = debs[0].name.split("_")[1]
-        _run(run, ["dpkg-deb", "-x", debs[0].name, "root"], work, spec.name)
-        root = work / "root"
+        deb = download_deb(spec.name, Path(tmp), run=run, error=error)
+        version = deb_version(deb)
+        root = unpack_deb(deb, Path(tmp) / "root", run=run, error=error)
         copyright_file = root / "usr" / "share" / "doc" / spec.name / "copyright"
         text = copyright_file.read_text(errors="replace") if copyright_file.is_file() else ""
         licence = licence_of(text) if text else "unknown (no copyright file in the package)"

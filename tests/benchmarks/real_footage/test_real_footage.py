@@ -1,32 +1,26 @@
 """The real-footage validation set's scripts (benchmarks/real_footage): recipes, GOT-10k writing, fetching.
 
-Synthetic frames only (a coloured disc over a noisy background) and a mocked ``subprocess``: no network.
+Synthetic frames only (a coloured disc over a noisy background) and a fake ``run`` in place of
+``subprocess.run``: no network. The scripts are importable by their own names through this folder's conftest.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import subprocess
-import sys
-import tarfile
 from dataclasses import replace
 from pathlib import Path
 
+import annotate
+import clips
 import cv2
+import fetch
 import numpy as np
 import pytest
+import sheets
+from clips import Clip, HsvRange, Recipe, Source
 
-FOLDER = Path(__file__).resolve().parents[2] / "benchmarks" / "real_footage"
-sys.path.insert(0, str(FOLDER))
-
-import annotate  # noqa: E402
-import clips  # noqa: E402
-import fetch  # noqa: E402
-import sheets  # noqa: E402
-from clips import Clip, HsvRange, Recipe, Source  # noqa: E402
-
-from seqtrack.data.got10k import read_sequence  # noqa: E402
+from seqtrack.data.got10k import read_sequence
 
 ORANGE = (0, 128, 255)  # BGR; HSV hue 15
 ORANGE_RANGE = HsvRange((10, 120, 80), (20, 255, 255))
@@ -168,61 +162,76 @@ def _done(returncode: int = 0, stdout: bytes = b"", stderr: bytes = b"") -> subp
     return subprocess.CompletedProcess(args=[], returncode=returncode, stdout=stdout, stderr=stderr)
 
 
-def test_fetch_names_a_missing_package(tmp_path, monkeypatch):
+def test_fetch_names_a_missing_package(tmp_path):
     calls = []
 
     def fake_run(command, **kwargs):
         calls.append(command)
         return _done(100, stderr=b"E: Can't find a source to download version '1' of 'nopkg'\n")
 
-    monkeypatch.setattr(fetch.subprocess, "run", fake_run)
     source = Source("x", "deb", "nopkg", "1", "usr/share/x.mp4", "0" * 64, "", "")
     with pytest.raises(fetch.FetchError, match=r"apt-get download nopkg=1 failed: E: Can't find"):
-        fetch.fetch_source(source, tmp_path / "debs", tmp_path / "raw")
+        fetch.fetch_source(source, tmp_path / "debs", tmp_path / "raw", run=fake_run)
     assert calls == [["apt-get", "download", "nopkg=1"]]
 
     def no_apt(command, **kwargs):
-        raise FileNotFoundError(command[0])
+        raise FileNotFoundError(2, "No such file or directory", command[0])
 
-    monkeypatch.setattr(fetch.subprocess, "run", no_apt)
     with pytest.raises(fetch.FetchError, match="apt-get not found"):
-        fetch.fetch_source(source, tmp_path / "debs", tmp_path / "raw")
+        fetch.fetch_source(source, tmp_path / "debs", tmp_path / "raw", run=no_apt)
     assert fetch.main(["--only", "nosuchclip"]) == 2
 
 
-def _fake_deb(tmp_path: Path, files: dict[str, bytes]) -> bytes:
-    """The tar stream ``dpkg-deb --fsys-tarfile`` would print for a package holding ``files``."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for name, data in files.items():
-            info = tarfile.TarInfo("./" + name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    (tmp_path / "debs").mkdir(exist_ok=True)
-    (tmp_path / "debs" / "pkg_1_all.deb").write_bytes(b"not used: dpkg-deb is mocked")
-    return buffer.getvalue()
+class FakeDpkg:
+    """Stands in for ``subprocess.run``: ``dpkg-deb -x DEB TARGET`` writes ``files`` (path in the package:
+    bytes, or ``Path`` for a symlink to it) under TARGET; the package's .deb is put in the cache beforehand."""
+
+    def __init__(self, tmp_path: Path, files: dict[str, bytes | Path]):
+        self.files, self.calls = files, []
+        (tmp_path / "debs").mkdir(exist_ok=True)
+        (tmp_path / "debs" / "pkg_1_all.deb").write_bytes(b"not used: dpkg-deb is faked")
+
+    def __call__(self, command, **kwargs):
+        self.calls.append(command[0])
+        if command[:2] == ["dpkg-deb", "-x"]:
+            for name, data in self.files.items():
+                path = Path(command[3]) / name
+                path.parent.mkdir(parents=True, exist_ok=True)
+                if isinstance(data, Path):
+                    path.symlink_to(data)
+                else:
+                    path.write_bytes(data)
+        return _done(0)
 
 
-def test_fetch_extracts_checks_and_is_idempotent(tmp_path, monkeypatch):
+def test_fetch_extracts_checks_and_is_idempotent(tmp_path):
     payload = b"video bytes"
-    tar = _fake_deb(tmp_path, {"usr/share/pkg/clip.mp4": payload, "usr/share/pkg/other.txt": b"x"})
-    calls = []
-
-    def fake_run(command, **kwargs):
-        calls.append(command[0])
-        return _done(0, stdout=tar)
-
-    monkeypatch.setattr(fetch.subprocess, "run", fake_run)
+    fake = FakeDpkg(tmp_path, {"usr/share/pkg/clip.mp4": payload, "usr/share/pkg/other.txt": b"x"})
     good = Source("c", "deb", "pkg", "1", "usr/share/pkg/clip.mp4", hashlib.sha256(payload).hexdigest(), "", "")
-    assert fetch.fetch_source(good, tmp_path / "debs", tmp_path / "raw") is True
+    assert fetch.fetch_source(good, tmp_path / "debs", tmp_path / "raw", run=fake) is True
     assert (tmp_path / "raw" / "c.mp4").read_bytes() == payload
-    assert calls == ["dpkg-deb"]  # the .deb was in the cache: no apt-get download
-    assert fetch.fetch_source(good, tmp_path / "debs", tmp_path / "raw") is False
-    assert calls == ["dpkg-deb"]  # second run: nothing done
+    assert fake.calls == ["dpkg-deb"]  # the .deb was in the cache: no apt-get download
+    assert fetch.fetch_source(good, tmp_path / "debs", tmp_path / "raw", run=fake) is False
+    assert fake.calls == ["dpkg-deb"]  # second run: nothing done
 
     changed = replace(good, key="d", sha256="f" * 64)
     with pytest.raises(fetch.FetchError, match=r"pkg: /usr/share/pkg/clip.mp4 changed"):
-        fetch.fetch_source(changed, tmp_path / "debs", tmp_path / "raw")
+        fetch.fetch_source(changed, tmp_path / "debs", tmp_path / "raw", run=fake)
     gone = replace(good, key="e", member="usr/share/pkg/gone.mp4")
     with pytest.raises(fetch.FetchError, match=r"/usr/share/pkg/gone.mp4 is missing from pkg_1_all.deb"):
-        fetch.fetch_source(gone, tmp_path / "debs", tmp_path / "raw")
+        fetch.fetch_source(gone, tmp_path / "debs", tmp_path / "raw", run=fake)
+
+
+def test_fetch_takes_the_plain_files_of_an_image_folder(tmp_path):
+    outside = tmp_path / "host_file.png"
+    outside.write_bytes(b"a file of this machine, not of the package")
+    files = {"frames/a.png": b"a", "frames/b.png": b"b", "frames/deeper/c.png": b"c", "frames/link.png": outside}
+    fake = FakeDpkg(tmp_path, {f"usr/share/pkg/{name}": data for name, data in files.items()})
+    lines = f"a.png {hashlib.sha256(b'a').hexdigest()}\nb.png {hashlib.sha256(b'b').hexdigest()}\n"
+    tree = hashlib.sha256(lines.encode()).hexdigest()
+    source = Source("f", "deb", "pkg", "1", "usr/share/pkg/frames", tree, "", "", kind="images")
+    assert fetch.fetch_source(source, tmp_path / "debs", tmp_path / "raw", run=fake) is True
+    assert sorted(p.name for p in (tmp_path / "raw" / source.raw_name).iterdir()) == ["a.png", "b.png"]
+    empty = replace(source, key="g", member="usr/share/pkg/nothing")
+    with pytest.raises(fetch.FetchError, match=r"pkg: no files under /usr/share/pkg/nothing in pkg_1_all.deb"):
+        fetch.fetch_source(empty, tmp_path / "debs", tmp_path / "raw", run=fake)
