@@ -22,7 +22,7 @@ timeout 300 python3 benchmarks/gpu_graphs.py --out "$OUT" --golden "$GOLDEN" \
 [ "${1:-all}" = graphs ] && exit 0
 timeout 330 python3 benchmarks/gpu_speed.py --out "$OUT" --golden "$GOLDEN" \
   --demo-weights src/seqtrack/assets/seqtrack_demo.safetensors 2>&1 | tee "$OUT/gpu_speed.log" | grep -v "^|"
-timeout 240 python3 -m seqtrack.bench --device cuda --presets b256,t128 --no-interleaved --golden "$GOLDEN" \
+timeout 330 python3 -m seqtrack.bench --device cuda --presets b256,t128 --no-interleaved --golden "$GOLDEN" \
   --out-dir "$OUT/bench" 2>&1 | tee "$OUT/bench.log" | tail -n 3
 data=$(mktemp -d)
 python3 -m seqtrack.data.synthetic "$data/synthetic" --sequences 48 --frames 60 --size 240 320 --split train \

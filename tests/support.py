@@ -65,3 +65,9 @@ def tiny_variant_config(decoder_layers: int = 2, **fields):
         name="tiny",
         **fields,
     )
+
+
+def bench_machine(**fields) -> dict:
+    """A `seqtrack.bench.machine.machine_info` record for report tests (no measurement), with ``fields`` set."""
+    machine = dict(cpu="test cpu", cores=2, cpu_flags=[], torch_cpu_capability="AVX2", torch="2", numpy="2")
+    return {**machine, "python": "3", "load_average": [0.0, 0.0, 0.0], **fields}

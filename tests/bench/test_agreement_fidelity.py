@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from seqtrack.bench.fidelity import Clip, FidelityRow, measure_fidelity, open_loop_share
-from support import golden_file
+from support import bench_machine, golden_file
 
 
 def test_open_loop_share_counts_frames_with_all_four_tokens_close():
@@ -80,9 +80,7 @@ def test_report_renders_the_fidelity_table():
     from seqtrack.bench.report import BenchReport, render_markdown
 
     row = FidelityRow("fast", 100, 0.996, 0.8, 61.0, 61.5, -0.5, -1.2, 0.1, 0.93, 0.95)
-    machine = dict(cpu="x", cores=2, cpu_flags=[], torch_cpu_capability="AVX2", torch="2", numpy="2", python="3")
-    machine.update(load_average=[0.0, 0.0, 0.0])
-    report = BenchReport(BenchSettings(), machine, [], [], [], [], [], {}, [], 1.0, [row])
+    report = BenchReport(BenchSettings(), bench_machine(), [], [], [], [], [], {}, [], 1.0, [row])
     text = render_markdown(report)
     assert "| fast | 100 | 99.60% | 80.0% | 61.00 | 61.50 | -0.50 [-1.20, 0.10] | 0.930 | 0.950 |" in text
     assert report.to_json()["fidelity"][0]["open_loop_share"] == 0.996

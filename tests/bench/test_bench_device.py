@@ -13,17 +13,7 @@ from seqtrack.bench.report import BenchReport, render_markdown
 from seqtrack.bench.workers import run_case
 from seqtrack.cli import main
 from seqtrack.errors import InputError
-
-MACHINE = {
-    "cpu": "test cpu",
-    "cores": 2,
-    "cpu_flags": [],
-    "torch_cpu_capability": "AVX2",
-    "torch": "2",
-    "numpy": "2",
-    "python": "3",
-    "load_average": [0.0, 0.0, 0.0],
-}
+from support import bench_machine
 
 
 def _parse(*flags: str) -> argparse.Namespace:
@@ -83,7 +73,7 @@ def test_a_cuda_graph_case_on_the_cpu_is_an_error_row_not_a_crash():
 
 def test_gpu_report_names_the_gpu_and_its_memory():
     settings = BenchSettings.quick_settings(device="cuda:0", backends=("torch-fp32", "cuda-graphs"))
-    machine = {**MACHINE, "device": "cuda:0", "gpu": "Test GPU", "gpu_memory_gib": 80.0, "cuda": "12.8"}
+    machine = bench_machine(device="cuda:0", gpu="Test GPU", gpu_memory_gib=80.0, cuda="12.8")
     case = BenchCase(preset="t128", device="cuda:0", cuda_graphs=True)
     row = CaseResult(case=case, latencies_ms=[2.0, 2.0, 4.0], peak_rss_mib=900.0, peak_gpu_mib=123.0)
     text = render_markdown(BenchReport(settings, machine, [row], [row], [], [], [], {}, [], 1.0))
@@ -91,5 +81,6 @@ def test_gpu_report_names_the_gpu_and_its_memory():
     assert "- GPU: Test GPU (80.0 GiB; device cuda:0; CUDA 12.8)" in text
     assert "peak RSS / GPU MiB" in text and "| 900 / 123 |" in text
     assert "| t128 | torch fp32 cuda-graphs | 500.00 |" in text
-    cpu_text = render_markdown(BenchReport(BenchSettings.quick_settings(), MACHINE, [], [], [], [], [], {}, [], 1.0))
+    cpu_report = BenchReport(BenchSettings.quick_settings(), bench_machine(), [], [], [], [], [], {}, [], 1.0)
+    cpu_text = render_markdown(cpu_report)
     assert cpu_text.startswith("# SeqTrack tracker speed (CPU, end to end)") and "GPU" not in cpu_text

@@ -14,7 +14,7 @@ from seqtrack.bench.report import BenchReport, recorded_path, render_markdown
 from seqtrack.bench.video import SyntheticVideo
 from seqtrack.bench.workers import run_interleaved_subprocess
 from seqtrack.config import model_preset
-from support import GOLDEN, REPO, golden_file
+from support import GOLDEN, REPO, bench_machine, golden_file
 
 
 def test_synthetic_video_is_deterministic_and_boxes_stay_inside():
@@ -85,16 +85,7 @@ def test_report_json_and_table_hold_no_absolute_paths(tmp_path):
         InterleavedCase("demo", ["onnxruntime-fp32"], onnx_paths={"onnxruntime-fp32": str(tmp_path / "demo.onnx")}),
         error="not run",
     )
-    machine = {
-        "cpu": "test",
-        "cores": 2,
-        "cpu_flags": [],
-        "torch_cpu_capability": "AVX2",
-        "torch": "2",
-        "numpy": "2",
-        "python": "3",
-        "load_average": [0.0, 0.0, 0.0],
-    }
+    machine = bench_machine()
     report = BenchReport(settings, machine, [row], [], [], [], [interleaved], {}, [], 1.0)
     data = report.to_json()
     assert data["settings"]["weights"] == "src/seqtrack/assets/seqtrack_demo.safetensors"
