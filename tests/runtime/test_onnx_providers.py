@@ -212,6 +212,8 @@ def test_eval_places_onnx_workers_on_onnxruntimes_gpu_not_torchs(ort_with_cuda, 
     assert _placement(args, spec)[1] == ["cuda:0"]
     args = argparse.Namespace(device=None, devices="cuda:0,cuda:1", workers=None)
     assert _placement(args, spec)[1:] == (["cuda:0", "cuda:1"], 2)
+    with pytest.raises(InputError, match=r"list them instead: --devices cuda:0,cuda:1"):
+        _placement(argparse.Namespace(device=None, devices="all", workers=None), spec)
     torch_spec = TrackerSpec(weights=weights)
     with pytest.raises(InputError, match="device 'cuda'"):
         _placement(argparse.Namespace(device="cuda", devices=None, workers=None), torch_spec)

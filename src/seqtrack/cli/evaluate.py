@@ -57,8 +57,9 @@ def _placement(args: argparse.Namespace, spec):
     resolve = None
     if spec.kind == "seqtrack" and spec.predictor.backend == "onnxruntime":
         from seqtrack.runtime.onnx_providers import onnx_device_name as resolve  # ONNX Runtime's GPUs, not torch's
-    check = lambda name: check_spec(replace(spec, device=name))  # noqa: E731
-    devices = worker_devices(args.device, args.devices, launch, check, resolve)
+    devices = worker_devices(
+        args.device, args.devices, launch, lambda name: check_spec(replace(spec, device=name)), resolve
+    )
     workers = args.workers if args.workers is not None else (len(devices) if args.devices else 1)
     if workers < 1:
         raise InputError(f"--workers must be at least 1, got {workers}")

@@ -135,7 +135,7 @@ def worker_devices(
             )
         names = [name]
     elif devices.strip().lower() == "all":
-        names = _all_gpus()
+        names = _all_gpus(torch_only=resolve is None)
     else:
         names = [part.strip() for part in devices.split(",")]
         if any(not part for part in names):
@@ -155,14 +155,17 @@ def _resolve(name: str, local_rank: int) -> str:
     return str(resolve_device(name, local_rank=local_rank))
 
 
-def _all_gpus() -> list[str]:
-    """Every visible CUDA device; one error line (naming what is available) when there is none."""
+def _all_gpus(torch_only: bool = True) -> list[str]:
+    """Every CUDA device torch sees; one error line (naming what is available) when there is none, with how
+    to name them by hand when the workers do not run torch (``torch_only=False``: ONNX Runtime can use GPUs
+    that a CPU-only torch cannot count)."""
     from seqtrack.runtime.devices import available_devices, resolve_device
 
     try:
         resolve_device("cuda")
     except InputError as error:
-        raise InputError(f"--devices all: {error}") from None
+        hint = "" if torch_only else " (torch counts the GPUs for 'all'; list them instead: --devices cuda:0,cuda:1)"
+        raise InputError(f"--devices all: {error}{hint}") from None
     return [name for name in available_devices() if name.startswith("cuda")]
 
 
